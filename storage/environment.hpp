@@ -1,0 +1,41 @@
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "storage/store_error.hpp"
+
+namespace paysync::storage {
+
+struct environment_options {
+  std::string directory;                      // created (mode 0700) if missing
+  std::size_t map_size_bytes = std::size_t{4} << 30;  // virtual reservation, grows lazily on disk
+  unsigned max_readers = 1024;
+  // When false, commits skip fsync (MDB_NOSYNC). Only for benchmarks that
+  // measure the non-durable ceiling; the switch always runs durable.
+  bool durable = true;
+};
+
+class environment_impl;
+
+// One LMDB environment (a directory holding data.mdb and lock.mdb) with the
+// named databases of every store. Thread-safe: read calls may come from any
+// thread at once (the environment is opened with MDB_NOTLS, so CAF actors may
+// migrate between threads); write calls are serialised by LMDB itself.
+class environment {
+ public:
+  static result<std::unique_ptr<environment>> open(const environment_options& options);
+  ~environment();
+  environment(const environment&) = delete;
+  environment& operator=(const environment&) = delete;
+
+  const std::string& directory() const noexcept;
+  environment_impl& impl() noexcept { return *impl_; }
+
+ private:
+  explicit environment(std::unique_ptr<environment_impl> impl);
+  std::unique_ptr<environment_impl> impl_;
+};
+
+}  // namespace paysync::storage
