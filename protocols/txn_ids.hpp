@@ -1,0 +1,54 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace paysync::protocols {
+
+// Where a transaction lives: the switch node and the registry shard that own
+// it. Both are written into every id and token handed out, so any node can
+// route a handset to the owner without a lookup.
+struct txn_route {
+  std::uint8_t node = 0;
+  std::uint8_t shard = 0;
+  friend bool operator==(const txn_route&, const txn_route&) = default;
+};
+
+enum class id_kind : std::uint8_t {
+  transaction,  // "tx…": names the transaction in every message
+  link_token,   // "lk…": the bearer secret inside the link a handset opens
+};
+
+// An id is 32 characters: a 2-letter kind prefix ("tx" or "lk"), the node and
+// the shard as two lower-case hex digits each, then 128 bits from libsodium's
+// CSPRNG in 26 characters of Crockford base32 (lower case), e.g.
+// "tx0003" + "5k2v8qz0m4h7c1r9t6w3y8e2aa".
+inline constexpr std::size_t id_length = 32;
+
+std::string make_id(id_kind kind, txn_route route);
+
+// The route inside a well-formed id of `kind`; nullopt for anything else
+// (wrong length, prefix, alphabet, or a non-canonical random part).
+std::optional<txn_route> parse_id(id_kind kind, std::string_view id) noexcept;
+
+// Short numeric codes for people to type: six digits whose value modulo
+// `shard_count` is `shard`, so the code alone finds its shard. A code is only
+// valid together with the merchant's till (it is bound to that merchant) and
+// only while its transaction is open.
+inline constexpr std::size_t code_length = 6;
+
+// REQUIRES: 0 < shard_count <= 1000, shard < shard_count.
+std::string make_code(std::uint16_t shard, std::uint16_t shard_count);
+
+// The shard for a six-digit code, nullopt when `code` is not six ASCII digits.
+std::optional<std::uint16_t> shard_of_code(std::string_view code,
+                                           std::uint16_t shard_count) noexcept;
+
+// Fills `out` with CSPRNG bytes. Draws from a per-thread 4 KiB buffer refilled
+// by randombytes_buf, because one getrandom syscall per id would dominate the
+// cost of opening a transaction (see docs/architecture.md).
+void random_bytes(void* out, std::size_t size);
+
+}  // namespace paysync::protocols
