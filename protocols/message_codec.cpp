@@ -457,9 +457,14 @@ std::string encode_expired(std::string_view txn) {
   return finish(json::object{{"type", "expired"}, {"txn", txn}});
 }
 
-std::string encode_failed(std::string_view txn, wire_error code, std::string_view message) {
-  return finish(json::object{
-      {"type", "failed"}, {"txn", txn}, {"code", to_code(code)}, {"message", message}});
+std::string encode_failed(std::string_view txn, wire_error code, std::string_view message,
+                          const json::value& ref) {
+  json::object o{{"type", "failed"}};
+  put_ref(o, ref);
+  o["txn"] = txn;
+  o["code"] = to_code(code);
+  o["message"] = message;
+  return finish(o);
 }
 
 std::string encode_status(const json::value& ref, const status_view& v) {

@@ -133,7 +133,8 @@ std::string encode_settled(const settlement_view& s);
 std::string encode_cancelled(const boost::json::value& ref, std::string_view txn,
                              std::string_view by, std::string_view reason);
 std::string encode_expired(std::string_view txn);
-std::string encode_failed(std::string_view txn, wire_error code, std::string_view message);
+std::string encode_failed(std::string_view txn, wire_error code, std::string_view message,
+                          const boost::json::value& ref = {});
 
 struct status_view {
   std::string txn;
