@@ -1,5 +1,6 @@
 #pragma once
 
+#include <boost/system/result.hpp>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -11,8 +12,6 @@
 #include <utility>
 #include <vector>
 
-#include <boost/system/result.hpp>
-
 namespace boost::asio {
 class io_context;
 }
@@ -21,23 +20,24 @@ namespace paysync::protocols {
 
 // The HTTP request that opened a connection: a WebSocket upgrade or a plain GET.
 struct peer_request {
-  std::string method;  // "GET"
-  std::string target;  // "/pay/m-kahawa/AbC..." including any query string
+  std::string method;          // "GET"
+  std::string target;          // "/pay/m-kahawa/AbC..." including any query string
   std::string remote_address;  // "127.0.0.1" (IPv4 dotted or IPv6 text)
   std::uint16_t remote_port = 0;
-  std::map<std::string, std::string, std::less<>> headers;  // names lower-cased
+  // Names lower-cased; a repeated header's values are joined with ", ".
+  std::map<std::string, std::string, std::less<>> headers;
 
   // The header's value, or "" when absent. `name` must be lower-case.
   std::string_view header(std::string_view name) const;
 };
 
 enum class close_reason : std::uint8_t {
-  peer_closed = 1,    // the peer sent a close frame or closed TCP
-  io_error,           // reset, broken pipe, failed handshake
-  idle_timeout,       // no traffic and no pong within listener_options::idle_timeout
-  slow_consumer,      // the outbound queue outgrew listener_options::max_queued_bytes
-  frame_too_large,    // a frame beyond hard_frame_bytes (closed with status 1009)
-  closed_by_server,   // ws_connection::close() or ws_listener::stop_all()
+  peer_closed = 1,   // the peer sent a close frame or closed TCP
+  io_error,          // reset, broken pipe, failed handshake
+  idle_timeout,      // no traffic and no pong within listener_options::idle_timeout
+  slow_consumer,     // the outbound queue outgrew listener_options::max_queued_bytes
+  frame_too_large,   // a frame beyond hard_frame_bytes (closed with status 1009)
+  closed_by_server,  // ws_connection::close() or ws_listener::stop_all()
 };
 std::string_view to_string(close_reason r) noexcept;
 
@@ -48,6 +48,8 @@ class ws_connection {
   virtual ~ws_connection() = default;
   // Queues one text frame; frames are written in call order. When the queued
   // bytes exceed max_queued_bytes the connection is closed as a slow consumer.
+  // Frames queued during on_connect are written once the upgrade completes;
+  // frames queued after close() are dropped.
   virtual void send_text(std::string frame) = 0;
   // Sends a close frame after the frames already queued, then closes.
   virtual void close() = 0;
@@ -107,6 +109,12 @@ std::string_view to_string(listen_error e) noexcept;
 // A TCP listener speaking HTTP/1.1 and WebSocket (RFC 6455) with Boost.Beast.
 // One strand per connection. Accept failures such as EMFILE are logged at most
 // once a second and retried after a back-off; the accept loop never spins.
+//
+// Lifetime: the listener keeps itself alive while it accepts and while any of
+// its connections is open (dropping the returned pointer does not stop it);
+// stop_all() ends that. It needs `io` to be run by one or more threads. If the
+// io_context is destroyed with connections still open, their handlers are
+// destroyed without on_closed.
 class ws_listener {
  public:
   static boost::system::result<std::shared_ptr<ws_listener>, listen_error> start(

@@ -1,0 +1,697 @@
+// The Beast server: one `session` per TCP connection (HTTP first, then maybe
+// WebSocket), one strand per session, errors as values, a bounded write queue.
+// All Beast server code lives in this one translation unit (Beast compiles slowly).
+//
+// Lifetimes: a session is owned by the completion handlers of its pending
+// operations (shared_from_this); the listener keeps a weak_ptr per session for
+// stop_all(); the ws_connection handed to the application holds a weak_ptr too,
+// so it is harmless after the session is gone. The handler is owned by the
+// session and released right after on_closed.
+
+#include "protocols/ws_listener.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <atomic>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+#include <cctype>
+#include <cerrno>
+#include <list>
+#include <mutex>
+#include <optional>
+#include <unordered_map>
+
+namespace paysync::protocols {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+using error_code = beast::error_code;
+
+std::string_view peer_request::header(std::string_view name) const {
+  auto it = headers.find(name);
+  return it == headers.end() ? std::string_view{} : std::string_view{it->second};
+}
+
+std::string_view to_string(close_reason r) noexcept {
+  switch (r) {
+    case close_reason::peer_closed:
+      return "peer_closed";
+    case close_reason::io_error:
+      return "io_error";
+    case close_reason::idle_timeout:
+      return "idle_timeout";
+    case close_reason::slow_consumer:
+      return "slow_consumer";
+    case close_reason::frame_too_large:
+      return "frame_too_large";
+    case close_reason::closed_by_server:
+      return "closed_by_server";
+  }
+  return "unknown";
+}
+
+std::string_view to_string(listen_error e) noexcept {
+  switch (e) {
+    case listen_error::bad_address:
+      return "bad_address";
+    case listen_error::bind_failed:
+      return "bind_failed";
+    case listen_error::listen_failed:
+      return "listen_failed";
+  }
+  return "unknown";
+}
+
+namespace {
+
+class listener_impl;
+
+// Connection ids are unique in the process, across listeners.
+std::atomic<std::uint64_t> next_connection_id{1};
+
+close_reason reason_for(const error_code& ec) {
+  if (ec == websocket::error::closed || ec == net::error::eof || ec == http::error::end_of_stream) {
+    return close_reason::peer_closed;
+  }
+  if (ec == beast::error::timeout) return close_reason::idle_timeout;
+  if (ec == websocket::error::message_too_big) return close_reason::frame_too_large;
+  return close_reason::io_error;
+}
+
+bool is_http_parse_error(const error_code& ec) {
+  return ec.category() == http::make_error_code(http::error::bad_method).category();
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+// One TCP connection: reads HTTP requests until one is a WebSocket upgrade,
+// then speaks WebSocket. Every member below is touched only on the strand.
+class session final : public std::enable_shared_from_this<session> {
+ public:
+  session(std::shared_ptr<listener_impl> owner, std::uint64_t id, tcp::socket&& socket,
+          tcp::endpoint remote);
+  ~session();
+  session(const session&) = delete;
+  session& operator=(const session&) = delete;
+
+  std::uint64_t id() const noexcept { return id_; }
+
+  // Any thread.
+  void run() {
+    net::dispatch(strand_, [self = shared_from_this()] { self->do_http_read(); });
+  }
+  void post_send(std::string frame) {
+    net::post(strand_, [self = shared_from_this(), f = std::move(frame)]() mutable {
+      self->enqueue(std::move(f));
+    });
+  }
+  void post_close() {
+    net::post(strand_, [self = shared_from_this()] { self->request_close(); });
+  }
+  void post_shutdown() {
+    net::post(strand_, [self = shared_from_this()] { self->shutdown(); });
+  }
+
+ private:
+  enum class phase : std::uint8_t { http, upgrading, open, closing, done };
+
+  const listener_options& opts() const noexcept;
+
+  // HTTP phase.
+  void do_http_read();
+  void on_http_read(error_code ec, std::size_t bytes);
+  void serve_http(const http::request<http::string_body>& req, const peer_request& peer);
+  void write_response(unsigned status, std::string_view text, bool keep_alive);
+  void on_response_written(bool keep_alive, error_code ec, std::size_t bytes);
+  peer_request make_peer(const http::request<http::string_body>& req) const;
+
+  // Upgrade and WebSocket phase.
+  void upgrade(http::request<http::string_body> req, const peer_request& peer);
+  void on_accept(error_code ec);
+  void do_read();
+  void on_read(error_code ec, std::size_t bytes);
+  void deliver_message();
+  void enqueue(std::string frame);
+  void do_write();
+  void on_write(error_code ec, std::size_t bytes);
+  void request_close();
+  void do_close();
+  void on_close(error_code ec);
+  void shutdown();
+  void hard_close(close_reason why);
+  void finish(close_reason why);
+  void release_slot() noexcept;
+
+  std::shared_ptr<listener_impl> owner_;
+  const std::uint64_t id_;
+  net::any_io_executor strand_;
+  websocket::stream<beast::tcp_stream> ws_;
+  tcp::endpoint remote_;
+  beast::flat_buffer buffer_;  // HTTP bytes, then one WebSocket message; freed when idle
+  std::unique_ptr<http::request_parser<http::string_body>> parser_;
+  std::unique_ptr<http::response<http::string_body>> response_;  // while being written
+  std::shared_ptr<ws_handler> handler_;
+  std::list<std::string> queue_;  // outbound text frames; front() is being written
+  std::size_t queued_bytes_ = 0;
+  std::size_t discarded_bytes_ = 0;     // of the current oversized message
+  std::optional<close_reason> reason_;  // why we are closing, when we started it
+  phase phase_ = phase::http;
+  bool writing_ = false;
+  bool close_requested_ = false;  // close after the queued frames
+  bool discarding_ = false;
+  bool torn_down_ = false;  // socket closed by us: deliver nothing more
+  bool slot_held_ = false;
+};
+
+class connection_proxy final : public ws_connection {
+ public:
+  connection_proxy(std::weak_ptr<session> s, std::uint64_t id) : session_(std::move(s)), id_(id) {}
+  void send_text(std::string frame) override {
+    if (auto s = session_.lock()) s->post_send(std::move(frame));
+  }
+  void close() override {
+    if (auto s = session_.lock()) s->post_close();
+  }
+  std::uint64_t id() const noexcept override { return id_; }
+
+ private:
+  const std::weak_ptr<session> session_;
+  const std::uint64_t id_;
+};
+
+class listener_impl final : public ws_listener, public std::enable_shared_from_this<listener_impl> {
+ public:
+  listener_impl(net::io_context& io, listener_options options, listener_callbacks callbacks)
+      : io_(io),
+        options_(std::move(options)),
+        callbacks_(std::move(callbacks)),
+        acceptor_(net::make_strand(io)),
+        backoff_timer_(acceptor_.get_executor()) {}
+
+  std::optional<listen_error> open() {
+    error_code ec;
+    auto address = net::ip::make_address(options_.address, ec);
+    if (ec) return listen_error::bad_address;
+    tcp::endpoint endpoint{address, options_.port};
+    acceptor_.open(endpoint.protocol(), ec);
+    if (ec) return listen_error::bind_failed;
+    acceptor_.set_option(net::socket_base::reuse_address(true), ec);
+    if (ec) return listen_error::bind_failed;
+    acceptor_.bind(endpoint, ec);
+    if (ec) return listen_error::bind_failed;
+    acceptor_.listen(net::socket_base::max_listen_connections, ec);
+    if (ec) return listen_error::listen_failed;
+    auto local = acceptor_.local_endpoint(ec);
+    if (ec) return listen_error::listen_failed;
+    bound_address_ = local.address().to_string();
+    bound_port_ = local.port();
+    spdlog::info("{}: listening on {}:{}", options_.name, bound_address_, bound_port_);
+    return std::nullopt;
+  }
+
+  void start_accepting() {
+    net::dispatch(acceptor_.get_executor(), [self = shared_from_this()] { self->do_accept(); });
+  }
+
+  std::string address() const override { return bound_address_; }
+  std::uint16_t port() const override { return bound_port_; }
+  std::size_t connection_count() const noexcept override {
+    return connections_.load(std::memory_order_relaxed);
+  }
+
+  void stop_all() override {
+    std::vector<std::weak_ptr<session>> sessions;
+    {
+      std::lock_guard lock{mutex_};
+      if (stopped_) return;
+      stopped_ = true;
+      sessions.reserve(sessions_.size());
+      for (auto& [id, s] : sessions_) sessions.push_back(s);
+    }
+    spdlog::info("{}: stopping, closing {} connections", options_.name, sessions.size());
+    net::post(acceptor_.get_executor(), [self = shared_from_this()] {
+      error_code ignored;
+      self->acceptor_.close(ignored);
+      self->backoff_timer_.cancel();
+    });
+    for (auto& weak : sessions) {
+      if (auto s = weak.lock()) s->post_shutdown();
+    }
+  }
+
+  // For sessions (any thread).
+  const listener_options& options() const noexcept { return options_; }
+  const listener_callbacks& callbacks() const noexcept { return callbacks_; }
+  bool stopped() const {
+    std::lock_guard lock{mutex_};
+    return stopped_;
+  }
+  // Reserves one WebSocket connection slot; false when max_connections are open.
+  bool try_reserve_slot() noexcept {
+    if (connections_.fetch_add(1, std::memory_order_relaxed) >= options_.max_connections) {
+      connections_.fetch_sub(1, std::memory_order_relaxed);
+      return false;
+    }
+    return true;
+  }
+  void release_slot() noexcept { connections_.fetch_sub(1, std::memory_order_relaxed); }
+  void unregister(std::uint64_t id) {
+    std::lock_guard lock{mutex_};
+    sessions_.erase(id);
+  }
+
+ private:
+  void do_accept() {
+    acceptor_.async_accept(net::make_strand(io_),
+                           [self = shared_from_this()](error_code ec, tcp::socket socket) {
+                             self->on_accept(ec, std::move(socket));
+                           });
+  }
+
+  void on_accept(error_code ec, tcp::socket socket) {
+    if (ec) {
+      if (ec == net::error::operation_aborted || stopped()) return;
+      return retry_accept(ec);
+    }
+    backoff_ = {};
+    error_code remote_ec;
+    socket.set_option(tcp::no_delay(true), remote_ec);  // small frames: no Nagle delay
+    auto remote = socket.remote_endpoint(remote_ec);
+    if (remote_ec) {  // the peer left before we saw it
+      return do_accept();
+    }
+    const auto id = next_connection_id.fetch_add(1, std::memory_order_relaxed);
+    auto s = std::make_shared<session>(shared_from_this(), id, std::move(socket), remote);
+    {
+      std::lock_guard lock{mutex_};
+      if (stopped_) return;  // the socket closes with `s`
+      sessions_.emplace(id, s);
+    }
+    s->run();
+    do_accept();
+  }
+
+  // Out of descriptors or memory: wait, then try again (never spin). A failure
+  // tied to one connection (it was aborted before we took it): accept again now.
+  void retry_accept(const error_code& ec) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_error_log_ >= std::chrono::seconds(1)) {
+      spdlog::warn("{}: accept failed: {} ({} similar errors suppressed)", options_.name,
+                   ec.message(), suppressed_errors_);
+      last_error_log_ = now;
+      suppressed_errors_ = 0;
+    } else {
+      ++suppressed_errors_;
+    }
+    if (ec == net::error::connection_aborted || ec.value() == EPROTO) return do_accept();
+    backoff_ = backoff_ == std::chrono::milliseconds{}
+                   ? std::chrono::milliseconds{50}
+                   : std::min(backoff_ * 2, std::chrono::milliseconds{1000});
+    backoff_timer_.expires_after(backoff_);
+    backoff_timer_.async_wait([self = shared_from_this()](error_code wait_ec) {
+      if (wait_ec || self->stopped()) return;
+      self->do_accept();
+    });
+  }
+
+  net::io_context& io_;
+  const listener_options options_;
+  const listener_callbacks callbacks_;
+  tcp::acceptor acceptor_;
+  net::steady_timer backoff_timer_;
+  std::chrono::milliseconds backoff_{};
+  std::chrono::steady_clock::time_point last_error_log_{};
+  std::uint64_t suppressed_errors_ = 0;
+  std::string bound_address_;
+  std::uint16_t bound_port_ = 0;
+  std::atomic<std::size_t> connections_{0};
+  mutable std::mutex mutex_;
+  bool stopped_ = false;                                                // guarded by mutex_
+  std::unordered_map<std::uint64_t, std::weak_ptr<session>> sessions_;  // guarded by mutex_
+};
+
+// ---- session ---------------------------------------------------------------
+
+session::session(std::shared_ptr<listener_impl> owner, std::uint64_t id, tcp::socket&& socket,
+                 tcp::endpoint remote)
+    : owner_(std::move(owner)),
+      id_(id),
+      strand_(socket.get_executor()),
+      ws_(std::move(socket)),
+      remote_(remote) {}
+
+session::~session() {
+  release_slot();
+  owner_->unregister(id_);
+}
+
+const listener_options& session::opts() const noexcept { return owner_->options(); }
+
+void session::release_slot() noexcept {
+  if (slot_held_) {
+    slot_held_ = false;
+    owner_->release_slot();
+  }
+}
+
+void session::do_http_read() {
+  parser_ = std::make_unique<http::request_parser<http::string_body>>();
+  parser_->header_limit(
+      static_cast<std::uint32_t>(std::min<std::size_t>(opts().max_http_request_bytes, UINT32_MAX)));
+  parser_->body_limit(opts().max_http_request_bytes);
+  buffer_.max_size(opts().max_http_request_bytes);
+  beast::get_lowest_layer(ws_).expires_after(opts().handshake_timeout);
+  http::async_read(beast::get_lowest_layer(ws_), buffer_, *parser_,
+                   beast::bind_front_handler(&session::on_http_read, shared_from_this()));
+}
+
+void session::on_http_read(error_code ec, std::size_t) {
+  if (ec == http::error::header_limit || ec == http::error::buffer_overflow) {
+    return write_response(431, "request header fields too large\n", false);
+  }
+  if (ec == http::error::body_limit) return write_response(413, "request too large\n", false);
+  if (ec && is_http_parse_error(ec) && ec != http::error::end_of_stream &&
+      ec != http::error::partial_message) {
+    return write_response(400, "bad request\n", false);
+  }
+  if (ec) {  // the peer left, or the request did not arrive in time
+    error_code ignored;
+    beast::get_lowest_layer(ws_).socket().close(ignored);
+    return;
+  }
+  auto req = parser_->release();
+  parser_.reset();
+  const auto peer = make_peer(req);
+  if (websocket::is_upgrade(req)) return upgrade(std::move(req), peer);
+  serve_http(req, peer);
+}
+
+peer_request session::make_peer(const http::request<http::string_body>& req) const {
+  peer_request peer;
+  peer.method = std::string(req.method_string());
+  peer.target = std::string(req.target());
+  peer.remote_address = remote_.address().to_string();
+  peer.remote_port = remote_.port();
+  for (const auto& field : req) {
+    auto name = lower(field.name_string());
+    auto [it, inserted] = peer.headers.try_emplace(std::move(name), field.value());
+    if (!inserted) {
+      it->second += ", ";
+      it->second += field.value();
+    }
+  }
+  return peer;
+}
+
+void session::serve_http(const http::request<http::string_body>& req, const peer_request& peer) {
+  http_response answer;
+  const auto& on_http = owner_->callbacks().on_http;
+  if (!on_http) {
+    answer.status = 404;
+    answer.body = "not found\n";
+  } else {
+    try {
+      answer = on_http(peer);
+    } catch (const std::exception& e) {
+      spdlog::error("{}: on_http threw: {}", opts().name, e.what());
+      answer = http_response{500, "text/plain; charset=utf-8", "internal error\n", {}};
+    }
+  }
+  response_ = std::make_unique<http::response<http::string_body>>(
+      static_cast<http::status>(answer.status), req.version());
+  auto& res = *response_;
+  res.set(http::field::server, "paysync");
+  res.set(http::field::content_type, answer.content_type);
+  for (const auto& [name, value] : answer.headers) res.set(name, value);
+  res.keep_alive(req.keep_alive());
+  if (req.method() == http::verb::head) {
+    res.content_length(answer.body.size());  // the length of what GET would send
+  } else {
+    res.body() = std::move(answer.body);
+    res.prepare_payload();
+  }
+  const bool keep_alive = res.keep_alive();
+  beast::get_lowest_layer(ws_).expires_after(opts().handshake_timeout);
+  http::async_write(
+      beast::get_lowest_layer(ws_), res,
+      beast::bind_front_handler(&session::on_response_written, shared_from_this(), keep_alive));
+}
+
+// A short text answer; with keep_alive false the connection closes after it.
+void session::write_response(unsigned status, std::string_view text, bool keep_alive) {
+  parser_.reset();
+  response_ =
+      std::make_unique<http::response<http::string_body>>(static_cast<http::status>(status), 11);
+  auto& res = *response_;
+  res.set(http::field::server, "paysync");
+  res.set(http::field::content_type, "text/plain; charset=utf-8");
+  res.keep_alive(keep_alive);
+  res.body() = std::string(text);
+  res.prepare_payload();
+  beast::get_lowest_layer(ws_).expires_after(opts().handshake_timeout);
+  http::async_write(
+      beast::get_lowest_layer(ws_), res,
+      beast::bind_front_handler(&session::on_response_written, shared_from_this(), keep_alive));
+}
+
+void session::on_response_written(bool keep_alive, error_code ec, std::size_t) {
+  response_.reset();
+  release_slot();
+  if (!ec && keep_alive && !owner_->stopped()) return do_http_read();
+  error_code ignored;
+  auto& socket = beast::get_lowest_layer(ws_).socket();
+  socket.shutdown(tcp::socket::shutdown_send, ignored);
+  socket.close(ignored);
+}
+
+void session::upgrade(http::request<http::string_body> req, const peer_request& peer) {
+  if (owner_->stopped()) return write_response(503, "shutting down\n", false);
+  if (!owner_->try_reserve_slot()) {
+    spdlog::debug("{}: connection {} refused: {} connections open", opts().name, id_,
+                  owner_->connection_count());
+    return write_response(503, "too many connections\n", false);
+  }
+  slot_held_ = true;
+  std::shared_ptr<ws_handler> handler;
+  if (const auto& on_connect = owner_->callbacks().on_connect) {
+    try {
+      handler = on_connect(std::make_shared<connection_proxy>(weak_from_this(), id_), peer);
+    } catch (const std::exception& e) {
+      spdlog::error("{}: on_connect threw: {}", opts().name, e.what());
+    }
+  }
+  if (!handler) {
+    spdlog::debug("{}: connection {} refused by the application", opts().name, id_);
+    return write_response(503, "service unavailable\n", false);
+  }
+  handler_ = std::move(handler);
+  phase_ = phase::upgrading;
+
+  buffer_ = beast::flat_buffer{};  // no HTTP bytes are kept; frees the buffer
+  beast::get_lowest_layer(ws_).expires_never();
+  websocket::stream_base::timeout timeouts{};
+  timeouts.handshake_timeout = opts().handshake_timeout;
+  if (opts().idle_timeout.count() > 0) {
+    // Beast pings after half its idle timeout and closes after the full one.
+    timeouts.idle_timeout = 2 * opts().idle_timeout;
+    timeouts.keep_alive_pings = true;
+  } else {
+    timeouts.idle_timeout = websocket::stream_base::none();
+    timeouts.keep_alive_pings = false;
+  }
+  ws_.set_option(timeouts);
+  ws_.set_option(websocket::stream_base::decorator(
+      [](websocket::response_type& res) { res.set(http::field::server, "paysync"); }));
+  ws_.read_message_max(opts().hard_frame_bytes);
+  ws_.async_accept(req, beast::bind_front_handler(&session::on_accept, shared_from_this()));
+}
+
+void session::on_accept(error_code ec) {
+  if (ec) return finish(reason_.value_or(close_reason::io_error));
+  phase_ = phase::open;
+  spdlog::debug("{}: connection {} open from {}:{}", opts().name, id_,
+                remote_.address().to_string(), remote_.port());
+  if (!queue_.empty()) {
+    do_write();
+  } else if (close_requested_) {
+    do_close();
+  }
+  do_read();
+}
+
+void session::do_read() {
+  ws_.async_read_some(buffer_, 0, beast::bind_front_handler(&session::on_read, shared_from_this()));
+}
+
+void session::on_read(error_code ec, std::size_t) {
+  if (ec) return finish(reason_.value_or(reason_for(ec)));
+  if (torn_down_) return;  // our own hard close is on its way
+  if (discarding_) {
+    discarded_bytes_ += buffer_.size();
+    buffer_.consume(buffer_.size());
+  } else if (buffer_.size() > opts().max_frame_bytes) {
+    discarding_ = true;
+    discarded_bytes_ = buffer_.size();
+    buffer_.consume(buffer_.size());
+  }
+  if (ws_.is_message_done()) deliver_message();
+  if (phase_ != phase::done) do_read();
+}
+
+void session::deliver_message() {
+  try {
+    if (discarding_) {
+      discarding_ = false;
+      const auto bytes = std::exchange(discarded_bytes_, 0);
+      spdlog::debug("{}: connection {}: discarded a {}-byte frame", opts().name, id_, bytes);
+      handler_->on_oversized(bytes);
+    } else {
+      std::string frame = beast::buffers_to_string(buffer_.data());
+      if (ws_.got_text()) {
+        handler_->on_text(std::move(frame));
+      } else {
+        handler_->on_binary(std::move(frame));
+      }
+    }
+  } catch (const std::exception& e) {
+    spdlog::error("{}: connection {}: handler threw: {}", opts().name, id_, e.what());
+    hard_close(close_reason::io_error);
+  }
+  buffer_ = beast::flat_buffer{};  // idle connections hold no read buffer
+}
+
+void session::enqueue(std::string frame) {
+  if (phase_ == phase::http || phase_ == phase::done || close_requested_ || torn_down_) return;
+  queued_bytes_ += frame.size();
+  if (queued_bytes_ > opts().max_queued_bytes) {
+    spdlog::info("{}: connection {}: slow consumer ({} bytes queued), closing", opts().name, id_,
+                 queued_bytes_);
+    return hard_close(close_reason::slow_consumer);
+  }
+  queue_.push_back(std::move(frame));
+  if (phase_ == phase::open && !writing_) do_write();
+}
+
+void session::do_write() {
+  writing_ = true;
+  ws_.text(true);
+  ws_.async_write(net::buffer(queue_.front()),
+                  beast::bind_front_handler(&session::on_write, shared_from_this()));
+}
+
+void session::on_write(error_code ec, std::size_t) {
+  writing_ = false;
+  if (torn_down_ || phase_ == phase::done) return;
+  if (ec) {
+    // The read side sees the same broken socket; make sure it does soon.
+    if (ec != websocket::error::closed) hard_close(close_reason::io_error);
+    return;
+  }
+  queued_bytes_ -= queue_.front().size();
+  queue_.pop_front();
+  if (!queue_.empty()) return do_write();
+  if (close_requested_) do_close();
+}
+
+void session::request_close() {
+  if (phase_ == phase::http || phase_ == phase::closing || phase_ == phase::done ||
+      close_requested_ || torn_down_) {
+    return;
+  }
+  close_requested_ = true;
+  reason_ = reason_.value_or(close_reason::closed_by_server);
+  if (phase_ == phase::open && !writing_ && queue_.empty()) do_close();
+}
+
+void session::do_close() {
+  phase_ = phase::closing;
+  ws_.async_close(websocket::close_code::normal,
+                  beast::bind_front_handler(&session::on_close, shared_from_this()));
+}
+
+void session::on_close(error_code ec) {
+  // The pending read completes once the peer's close frame arrives (or the
+  // handshake timeout tears the connection down); it calls finish().
+  if (ec && !torn_down_ && phase_ != phase::done) hard_close(close_reason::closed_by_server);
+}
+
+void session::shutdown() {
+  switch (phase_) {
+    case phase::http: {
+      error_code ignored;
+      beast::get_lowest_layer(ws_).socket().close(ignored);
+      return;
+    }
+    case phase::upgrading:
+    case phase::open:
+      if (writing_ || !queue_.empty()) return hard_close(close_reason::closed_by_server);
+      return request_close();
+    case phase::closing:
+    case phase::done:
+      return;
+  }
+}
+
+// Closes the socket without a close handshake; pending operations complete
+// with errors and the read (or accept) completion calls finish().
+void session::hard_close(close_reason why) {
+  if (torn_down_ || phase_ == phase::done) return;
+  torn_down_ = true;
+  reason_ = reason_.value_or(why);
+  queue_.clear();
+  queued_bytes_ = 0;
+  beast::get_lowest_layer(ws_).close();
+}
+
+void session::finish(close_reason why) {
+  if (phase_ == phase::done) return;
+  phase_ = phase::done;
+  queue_.clear();
+  queued_bytes_ = 0;
+  buffer_ = beast::flat_buffer{};
+  release_slot();
+  if (!torn_down_) {
+    torn_down_ = true;
+    beast::get_lowest_layer(ws_).close();
+  }
+  spdlog::debug("{}: connection {} closed: {}", opts().name, id_, to_string(why));
+  if (auto handler = std::move(handler_)) {
+    try {
+      handler->on_closed(why);
+    } catch (const std::exception& e) {
+      spdlog::error("{}: connection {}: on_closed threw: {}", opts().name, id_, e.what());
+    }
+  }
+}
+
+}  // namespace
+
+boost::system::result<std::shared_ptr<ws_listener>, listen_error> ws_listener::start(
+    net::io_context& io, listener_options options, listener_callbacks callbacks) {
+  auto listener = std::make_shared<listener_impl>(io, std::move(options), std::move(callbacks));
+  if (auto error = listener->open()) {
+    spdlog::error("{}: cannot listen: {}", listener->options().name, to_string(*error));
+    return *error;
+  }
+  listener->start_accepting();
+  return std::shared_ptr<ws_listener>(std::move(listener));
+}
+
+}  // namespace paysync::protocols
