@@ -1,5 +1,8 @@
 #pragma once
 
+#include <boost/assert/source_location.hpp>
+#include <boost/json/object.hpp>
+#include <boost/system/result.hpp>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -9,9 +12,6 @@
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include <boost/json/object.hpp>
-#include <boost/system/result.hpp>
 
 namespace paysync::protocols {
 
@@ -27,6 +27,9 @@ enum class client_error : std::uint8_t {
 std::string_view to_string(client_error e) noexcept;
 template <class T>
 using client_result = boost::system::result<T, client_error>;
+// Lets client_result<T>::value() throw (a std::runtime_error naming the error)
+// instead of failing to compile; found by argument-dependent lookup.
+[[noreturn]] void throw_exception_from_error(client_error e, const boost::source_location& loc);
 
 struct client_options {
   std::string host = "127.0.0.1";
@@ -35,11 +38,16 @@ struct client_options {
   // Extra headers on the upgrade request, e.g. {"X-MSISDN", "254700000001"} as a
   // trusted carrier gateway would add them.
   std::vector<std::pair<std::string, std::string>> headers;
-  std::chrono::milliseconds connect_timeout{5000};
+  std::chrono::milliseconds connect_timeout{5000};  // resolve + connect + upgrade
+  // Bounds each send; after a send timed out the client is unusable.
+  std::chrono::milliseconds send_timeout{5000};
 };
 
 // A blocking WebSocket client for one connection: used by the CLI, the demo and
 // the integration tests. Not thread-safe; each call finishes or times out.
+// The switch's keep-alive pings are answered only while a receive_text() call
+// waits: a client that stays out of receive_text() longer than the switch's
+// idle timeout is closed as idle.
 class ws_client {
  public:
   static client_result<std::unique_ptr<ws_client>> connect(const client_options& options);
@@ -52,6 +60,9 @@ class ws_client {
   virtual void close() = 0;
   // True once the switch closed the connection (after a receive saw it).
   virtual bool is_closed() const noexcept = 0;
+  // The status code of the switch's close frame (1000 normal, 1009 too big, ...),
+  // or 0 while open or when the connection ended without one.
+  virtual std::uint16_t close_code() const noexcept = 0;
 };
 
 // JSON on top of ws_client, per docs/protocol.md: every request gets a fresh
