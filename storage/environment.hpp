@@ -9,7 +9,7 @@
 namespace paysync::storage {
 
 struct environment_options {
-  std::string directory;                      // created (mode 0700) if missing
+  std::string directory;                              // created (mode 0700) if missing
   std::size_t map_size_bytes = std::size_t{4} << 30;  // virtual reservation, grows lazily on disk
   unsigned max_readers = 1024;
   // When false, commits skip fsync (MDB_NOSYNC). Only for benchmarks that
@@ -25,6 +25,11 @@ class environment_impl;
 // migrate between threads); write calls are serialised by LMDB itself.
 class environment {
  public:
+  // Opens (creating if needed) the environment and every named database.
+  // Fails with invalid_argument (empty directory, map_size_bytes < 1 MiB,
+  // max_readers 0 or absurd), already_exists (the directory is already open
+  // in this process: LMDB forbids a second open, it would break the first
+  // one's locks) or io_error.
   static result<std::unique_ptr<environment>> open(const environment_options& options);
   ~environment();
   environment(const environment&) = delete;

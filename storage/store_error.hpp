@@ -1,9 +1,8 @@
 #pragma once
 
+#include <boost/system/result.hpp>
 #include <cstdint>
 #include <string_view>
-
-#include <boost/system/result.hpp>
 
 namespace paysync::storage {
 
@@ -18,11 +17,11 @@ enum class store_error : std::uint8_t {
   currency_mismatch,
   account_frozen,
   refund_exceeds_payment,
-  original_not_found,  // a refund names a settlement that is not in the journal
+  original_not_found,    // a refund names a settlement that is not in the journal
   idempotency_conflict,  // a settlement id reused with different content
-  map_full,            // the LMDB map size is exhausted
-  corrupt,             // a stored record failed to decode
-  io_error,            // any other LMDB failure
+  map_full,              // the LMDB map size is exhausted
+  corrupt,               // a stored record failed to decode
+  io_error,              // any other LMDB failure
 };
 
 // A short, stable, lower_snake_case name ("insufficient_funds").
@@ -30,6 +29,16 @@ std::string_view to_string(store_error e) noexcept;
 
 template <class T>
 using result = boost::system::result<T, store_error>;
+
+// Throws boost::system::system_error carrying `e`. result<T, store_error>::value()
+// finds this overload by argument-dependent lookup (the declaration in
+// boost::system below is declared after boost/system/result.hpp, so two-phase
+// lookup never sees it on its own; it forwards here).
+[[noreturn]] void throw_exception_from_error(store_error e, const boost::source_location& loc);
+
+// The boost::system error category of store_error, so an error can travel as
+// a boost::system::error_code when a layer above needs one.
+const boost::system::error_category& store_category() noexcept;
 
 }  // namespace paysync::storage
 

@@ -1,0 +1,58 @@
+#pragma once
+
+// Private to storage/ (and white-box tests). The open LMDB environment and
+// the handles of every named database, opened once in environment::open.
+
+#include <lmdb.h>
+
+#include <string>
+
+#include "storage/environment.hpp"
+#include "storage/lmdb_handles.hpp"
+
+namespace paysync::storage {
+
+// DBI handles are opened once, at environment open, inside one write
+// transaction; afterwards they are plain integers shared by every thread.
+struct database_handles {
+  MDB_dbi ledger_accounts = 0;       // account id -> account value (record_codec)
+  MDB_dbi ledger_journal = 0;        // big-endian sequence -> posting (record_codec)
+  MDB_dbi ledger_by_settlement = 0;  // settlement id -> big-endian sequence
+  MDB_dbi ledger_by_account = 0;     // [u8 id length][account id][big-endian sequence] -> ""
+  MDB_dbi ledger_refunds = 0;        // original settlement id -> big-endian refunded total
+  MDB_dbi ledger_meta = 0;           // "last_sequence" -> big-endian u64
+  MDB_dbi directory_merchants = 0;   // merchant id -> merchant (record_codec)
+  MDB_dbi directory_tills = 0;       // till -> merchant id
+  MDB_dbi directory_terminals = 0;   // terminal id -> terminal (record_codec)
+  MDB_dbi directory_users = 0;       // user id -> user (record_codec)
+  MDB_dbi directory_msisdns = 0;     // msisdn -> user id
+};
+
+class environment_impl {
+ public:
+  // `directory` as the caller named it; `canonical_directory` is the key of the
+  // process-wide registry that refuses a second open of the same environment.
+  environment_impl(MDB_env* env, std::string directory, std::string canonical_directory,
+                   const database_handles& dbs) noexcept;
+  ~environment_impl();
+  environment_impl(const environment_impl&) = delete;
+  environment_impl& operator=(const environment_impl&) = delete;
+
+  MDB_env* env() const noexcept { return env_; }
+  const database_handles& dbs() const noexcept { return dbs_; }
+  const std::string& directory() const noexcept { return directory_; }
+
+  // A read-only snapshot. With MDB_NOTLS it may be used from any one thread
+  // at a time and may move between threads.
+  result<detail::transaction> begin_read() const noexcept;
+  // The single writer: blocks while another write transaction is open.
+  result<detail::transaction> begin_write() const noexcept;
+
+ private:
+  MDB_env* env_;
+  std::string directory_;
+  std::string canonical_directory_;
+  database_handles dbs_;
+};
+
+}  // namespace paysync::storage

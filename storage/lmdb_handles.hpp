@@ -1,0 +1,108 @@
+#pragma once
+
+// Private to storage/. Small RAII owners for LMDB handles and the helpers
+// every store uses to move bytes in and out of MDB_val.
+//
+// Lifetimes: a `cursor` must be destroyed before the `transaction` it was
+// opened in ends (LMDB frees write-transaction cursors on commit/abort, so
+// closing one afterwards is a use after free). Declare cursors in an inner
+// scope that closes before `commit()`.
+
+#include <lmdb.h>
+
+#include <cstdint>
+#include <string_view>
+#include <utility>
+
+#include "storage/store_error.hpp"
+
+namespace paysync::storage::detail {
+
+// Maps an LMDB return code (non-zero) to a store_error: MDB_MAP_FULL ->
+// map_full, MDB_NOTFOUND -> not_found, anything else -> io_error (logged with
+// `operation` and LMDB's message only; never keys or values).
+store_error lmdb_failure(int rc, const char* operation) noexcept;
+
+inline MDB_val as_val(std::string_view bytes) noexcept {
+  return MDB_val{bytes.size(), const_cast<char*>(bytes.data())};
+}
+inline MDB_val as_val(const void* data, std::size_t size) noexcept {
+  return MDB_val{size, const_cast<void*>(data)};
+}
+inline std::string_view as_view(const MDB_val& v) noexcept {
+  return {static_cast<const char*>(v.mv_data), v.mv_size};
+}
+
+// Big-endian fixed-width integers: keys sort numerically under LMDB's
+// default memcmp ordering.
+inline void put_be64(char* out, std::uint64_t v) noexcept {
+  for (int i = 7; i >= 0; --i) {
+    out[i] = static_cast<char>(v & 0xff);
+    v >>= 8;
+  }
+}
+inline std::uint64_t get_be64(const char* in) noexcept {
+  std::uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<unsigned char>(in[i]);
+  return v;
+}
+
+// One read-only or read-write transaction. Aborts on destruction unless
+// committed. Movable, not copyable.
+class transaction {
+ public:
+  transaction() noexcept = default;
+  explicit transaction(MDB_txn* txn) noexcept : txn_(txn) {}
+  ~transaction() { abort(); }
+  transaction(transaction&& other) noexcept : txn_(std::exchange(other.txn_, nullptr)) {}
+  transaction& operator=(transaction&& other) noexcept {
+    if (this != &other) {
+      abort();
+      txn_ = std::exchange(other.txn_, nullptr);
+    }
+    return *this;
+  }
+  transaction(const transaction&) = delete;
+  transaction& operator=(const transaction&) = delete;
+
+  MDB_txn* get() const noexcept { return txn_; }
+
+  // Commits (durably unless the environment was opened non-durable). The
+  // transaction is finished afterwards whatever the outcome.
+  result<void> commit() noexcept {
+    int rc = mdb_txn_commit(std::exchange(txn_, nullptr));
+    if (rc != 0) return lmdb_failure(rc, "mdb_txn_commit");
+    return {};
+  }
+  void abort() noexcept {
+    if (txn_ != nullptr) mdb_txn_abort(std::exchange(txn_, nullptr));
+  }
+
+ private:
+  MDB_txn* txn_ = nullptr;
+};
+
+class cursor {
+ public:
+  static result<cursor> open(MDB_txn* txn, MDB_dbi dbi) noexcept {
+    MDB_cursor* c = nullptr;
+    int rc = mdb_cursor_open(txn, dbi, &c);
+    if (rc != 0) return lmdb_failure(rc, "mdb_cursor_open");
+    return cursor(c);
+  }
+  ~cursor() {
+    if (cursor_ != nullptr) mdb_cursor_close(cursor_);
+  }
+  cursor(cursor&& other) noexcept : cursor_(std::exchange(other.cursor_, nullptr)) {}
+  cursor& operator=(cursor&&) = delete;
+  cursor(const cursor&) = delete;
+  cursor& operator=(const cursor&) = delete;
+
+  MDB_cursor* get() const noexcept { return cursor_; }
+
+ private:
+  explicit cursor(MDB_cursor* c) noexcept : cursor_(c) {}
+  MDB_cursor* cursor_ = nullptr;
+};
+
+}  // namespace paysync::storage::detail
