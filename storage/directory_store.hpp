@@ -17,9 +17,9 @@ enum class party_status : std::uint8_t {
 };
 
 struct merchant_record {
-  std::string id;        // "m-kahawa"; [a-z0-9-], <= 64 bytes
-  std::string name;      // shown to the payer to confirm (claim 5)
-  std::string till;      // the merchant's static numeric code (sticker at the till), unique
+  std::string id;    // "m-kahawa"; [a-z0-9-], <= 64 bytes
+  std::string name;  // shown to the payer to confirm (claim 5)
+  std::string till;  // the merchant's static numeric code (sticker at the till), unique
   std::string city;
   std::string category;  // e.g. "cafe", "grocery"
   std::string account_id;
@@ -46,7 +46,8 @@ struct user_record {
   std::string account_id;
   std::string currency;
   party_status status = party_status::active;
-  std::map<std::string, std::string> attributes;  // "age_over_18" -> "true", "delivery_address" -> ...
+  // "age_over_18" -> "true", "delivery_address" -> ...
+  std::map<std::string, std::string> attributes;
   friend bool operator==(const user_record&, const user_record&) = default;
 };
 
@@ -63,9 +64,23 @@ class directory_store {
   // Inserts or replaces. put_merchant fails with already_exists when the till
   // belongs to another merchant; put_user when the msisdn belongs to another user.
   // Fails with invalid_argument on an empty id / till / msisdn.
+  // Replacing a record that moves its till (msisdn) frees the old one.
+  // Bounds (invalid_argument beyond): merchant id [a-z0-9-] <= 64 bytes; other
+  // ids and account ids <= 128 bytes; till digits only, <= 16; msisdn digits
+  // only, <= 15; names, city, category <= 256 bytes; currency empty or three
+  // upper-case letters; <= 32 disclosed attributes / user attributes, names
+  // 1..64 bytes, attribute values <= 1024 bytes; status is a party_status.
   result<void> put_merchant(const merchant_record& m);
   result<void> put_terminal(const terminal_record& t);
   result<void> put_user(const user_record& u);
+
+  // The puts above for up to 10000 records in all, in ONE write transaction
+  // (merchants, then terminals, then users, each in order), all or nothing:
+  // the first refused record's error is returned and nothing is written.
+  // For seeding and bulk enrolment.
+  result<void> put_many(const std::vector<merchant_record>& merchants,
+                        const std::vector<terminal_record>& terminals,
+                        const std::vector<user_record>& users);
 
   result<merchant_record> find_merchant(std::string_view id) const;
   result<merchant_record> find_merchant_by_till(std::string_view till) const;

@@ -76,7 +76,14 @@ class ledger_store {
 
   // REQUIRES: id non-empty (<= 128 bytes), currency is three upper-case letters.
   // Fails with already_exists when the id is taken (whatever its content).
+  // Fails with invalid_argument when balance_minor != 0 or kind is not an
+  // account_kind: money only ever enters an account through a posting, so that
+  // balances always equal their journal (see audit()).
   result<void> create_account(const account& a);
+  // create_account for up to 10000 accounts in ONE write transaction, all or
+  // nothing: the first refused account's error is returned and none is created
+  // (a batch naming one id twice fails with already_exists). For seeding.
+  result<void> create_accounts(const std::vector<account>& accounts);
   result<account> find_account(std::string_view id) const;
 
   // Applies every request in order inside ONE write transaction and commits it
@@ -91,9 +98,17 @@ class ledger_store {
   // payment between the same two accounts reversed -> original_not_found, and
   // the refunds so far plus this one <= the original amount ->
   // refund_exceeds_payment; a user/merchant debit never goes below zero ->
-  // insufficient_funds.
+  // insufficient_funds; a credit (or a system debit) that would overflow int64
+  // -> invalid_argument.
+  // Shape in detail: settlement_id, debit_account, credit_account <= 128 bytes;
+  // memo <= 256 bytes; kind is an entry_kind; original_id is non-empty (and not
+  // the settlement_id itself) for refunds and empty otherwise.
+  // "Same content" means every field except time_unix_ms (a retry is stamped
+  // later than the original).
   // Returns one outcome per request, in order. Returns an error (and commits
-  // nothing) only when the transaction itself fails (map_full, io_error).
+  // nothing) only when the transaction itself fails (map_full, io_error, or
+  // corrupt when a stored record no longer decodes), and invalid_argument when
+  // the batch holds more than 10000 requests.
   result<std::vector<posting_outcome>> post_batch(const std::vector<posting_request>& requests);
 
   result<journal_entry> find_entry(std::string_view settlement_id) const;
@@ -104,7 +119,8 @@ class ledger_store {
                                              std::uint64_t before_sequence,
                                              std::size_t limit) const;
 
-  // Journal entries with sequence >= from_sequence, oldest first, at most `limit`.
+  // Journal entries with sequence >= from_sequence, oldest first, at most `limit`
+  // (<= 1000).
   result<std::vector<journal_entry>> journal(std::uint64_t from_sequence, std::size_t limit) const;
 
   // Sum of the refunds already posted against a payment (0 when none).
