@@ -4,6 +4,7 @@
 #include <array>
 #include <cstring>
 #include <optional>
+#include <tuple>
 #include <utility>
 
 #include "storage/assert.hpp"
@@ -135,13 +136,16 @@ result<codec::posting_view> read_journal(MDB_txn* txn, const database_handles& d
   return codec::decode_posting(as_view(value));
 }
 
-result<std::optional<codec::account_state>> read_account(MDB_txn* txn, const database_handles& dbs,
+// Positions `accounts` (a cursor on ledger.accounts) on `id` and decodes it,
+// so that the update can overwrite it in place (MDB_CURRENT) without a second
+// search.
+result<std::optional<codec::account_state>> seek_account(MDB_cursor* accounts,
                                                          std::string_view id) {
   MDB_val key = as_val(id);
   MDB_val value;
-  int rc = mdb_get(txn, dbs.ledger_accounts, &key, &value);
+  int rc = mdb_cursor_get(accounts, &key, &value, MDB_SET_KEY);
   if (rc == MDB_NOTFOUND) return std::optional<codec::account_state>();
-  if (rc != 0) return lmdb_failure(rc, "mdb_get(accounts)");
+  if (rc != 0) return lmdb_failure(rc, "mdb_cursor_get(accounts)");
   auto state = codec::decode_account(as_view(value));
   if (!state) return state.error();
   // A floored account below zero can only come from a damaged store.
@@ -185,7 +189,7 @@ result<posting_outcome> failed(store_error e) {
 // Applies the postings of one batch inside one write transaction.
 //
 // Lifetime: lives inside the transaction's scope; destroyed (closing its
-// cursor) before the transaction commits or aborts.
+// cursors) before the transaction commits or aborts.
 class batch_writer {
  public:
   static result<batch_writer> open(MDB_txn* txn, const database_handles& dbs) {
@@ -193,7 +197,12 @@ class batch_writer {
     if (!last) return last.error();
     auto journal = detail::cursor::open(txn, dbs.ledger_journal);
     if (!journal) return journal.error();
-    return batch_writer(txn, dbs, *last, std::move(*journal));
+    auto debit = detail::cursor::open(txn, dbs.ledger_accounts);
+    if (!debit) return debit.error();
+    auto credit = detail::cursor::open(txn, dbs.ledger_accounts);
+    if (!credit) return credit.error();
+    return batch_writer(txn, dbs, *last, std::move(*journal), std::move(*debit),
+                        std::move(*credit));
   }
 
   // One outcome per request; an error only when the whole transaction must
@@ -240,9 +249,9 @@ class batch_writer {
       return outcome;
     };
 
-    auto debit = read_account(txn_, dbs_, r.debit_account);
+    auto debit = seek_account(debit_.get(), r.debit_account);
     if (!debit) return failed(debit.error());
-    auto credit = read_account(txn_, dbs_, r.credit_account);
+    auto credit = seek_account(credit_.get(), r.credit_account);
     if (!credit) return failed(credit.error());
     if (!*debit || !*credit) return refuse(store_error::unknown_account);
     codec::account_state& from = **debit;
@@ -293,17 +302,16 @@ class batch_writer {
     from.balance_minor = from_after;
     to.balance_minor = to_after;
 
-    auto from_bytes = codec::encode_account(from);
-    auto to_bytes = codec::encode_account(to);
-    if (auto w = put(txn_, dbs_.ledger_accounts, as_val(r.debit_account),
-                     as_val(from_bytes.data(), from_bytes.size()), "mdb_put(accounts)");
-        !w) {
-      return failed(w.error());
-    }
-    if (auto w = put(txn_, dbs_.ledger_accounts, as_val(r.credit_account),
-                     as_val(to_bytes.data(), to_bytes.size()), "mdb_put(accounts)");
-        !w) {
-      return failed(w.error());
+    // Both cursors still sit on their accounts (everything since the seek
+    // only read, or wrote other databases; LMDB keeps the cursors of one
+    // transaction valid across each other's writes), so overwrite in place.
+    for (auto [cursor, id, state] : {std::tuple(debit_.get(), &r.debit_account, &from),
+                                     std::tuple(credit_.get(), &r.credit_account, &to)}) {
+      auto bytes = codec::encode_account(*state);
+      MDB_val key = as_val(*id);
+      MDB_val data = as_val(bytes.data(), bytes.size());
+      rc = mdb_cursor_put(cursor, &key, &data, MDB_CURRENT);
+      if (rc != 0) return failed(lmdb_failure(rc, "mdb_cursor_put(accounts)"));
     }
 
     // The journal key is always the next sequence: append without a search.
@@ -354,12 +362,14 @@ class batch_writer {
 
  private:
   batch_writer(MDB_txn* txn, const database_handles& dbs, std::uint64_t last_sequence,
-               detail::cursor journal)
+               detail::cursor journal, detail::cursor debit, detail::cursor credit)
       : txn_(txn),
         dbs_(dbs),
         first_sequence_(last_sequence),
         last_sequence_(last_sequence),
-        journal_(std::move(journal)) {
+        journal_(std::move(journal)),
+        debit_(std::move(debit)),
+        credit_(std::move(credit)) {
     buffer_.reserve(512);
   }
 
@@ -368,6 +378,8 @@ class batch_writer {
   std::uint64_t first_sequence_;
   std::uint64_t last_sequence_;
   detail::cursor journal_;
+  detail::cursor debit_;   // on ledger.accounts, at the posting's debit account
+  detail::cursor credit_;  // on ledger.accounts, at the posting's credit account
   std::string buffer_;
   __int128 batch_delta_ = 0;
 };
