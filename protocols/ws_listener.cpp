@@ -11,6 +11,7 @@
 #include "protocols/ws_listener.hpp"
 
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <atomic>
@@ -246,6 +247,10 @@ class listener_impl final : public ws_listener, public std::enable_shared_from_t
       for (auto& [id, s] : sessions_) sessions.push_back(s);
     }
     spdlog::info("{}: stopping, closing {} connections", options_.name, sessions.size());
+    // Refuse new connections now, from this thread: on Linux shutdown() takes a
+    // listening socket out of LISTEN (new SYNs get a reset) and fails the pending
+    // accept. The acceptor object itself is closed on its strand.
+    ::shutdown(acceptor_.native_handle(), SHUT_RDWR);
     net::post(acceptor_.get_executor(), [self = shared_from_this()] {
       error_code ignored;
       self->acceptor_.close(ignored);

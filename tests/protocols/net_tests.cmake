@@ -4,4 +4,4 @@ paysync_add_test(protocols_net_tests
     ${CMAKE_CURRENT_LIST_DIR}/ws_listener_test.cpp
     ${CMAKE_CURRENT_LIST_DIR}/ws_client_test.cpp
   LIBS paysync_protocols spdlog::spdlog Threads::Threads
-  LABELS protocols net)
+  LABELS protocols)

@@ -421,7 +421,7 @@ TEST_F(WsListener, RefusesUpgradesBeyondMaxConnections) {
 
 TEST_F(WsListener, IdleTimeoutClosesASilentPeerButNotAReadingOne) {
   listener_options options;
-  options.idle_timeout = 100ms;
+  options.idle_timeout = 200ms;  // a ping after 200-400 ms of silence, closed 200 ms later
   start(options);
   // A reading client answers the keep-alive pings and stays.
   auto reader = connect();
@@ -432,7 +432,7 @@ TEST_F(WsListener, IdleTimeoutClosesASilentPeerButNotAReadingOne) {
   EXPECT_EQ(silent.read_until(has_head).rfind("HTTP/1.1 101", 0), 0u);
 
   // Waiting in receive_text, the reader answers pings while the silent peer times out.
-  EXPECT_EQ(reader->receive_text(500ms).error(), client_error::timeout);
+  EXPECT_EQ(reader->receive_text(900ms).error(), client_error::timeout);
   auto hs = handler(1);
   ASSERT_TRUE(hs->wait_closed());
   EXPECT_EQ(hs->closed_reason(), close_reason::idle_timeout);
@@ -543,6 +543,15 @@ TEST_F(WsListener, DISABLED_IdleRssPerConnection) {
   const auto after = rss_kb();
   std::printf("idle connections: %d, RSS %zu KB -> %zu KB, %.2f KB per connection\n", connections,
               before, after, static_cast<double>(after - before) / connections);
+  // One echo on each (a masked text frame "hi" with a zero key), then idle again.
+  const std::string frame{"\x81\x82\x00\x00\x00\x00hi", 8};
+  for (auto& s : peers) {
+    ASSERT_TRUE(s->send_all(frame));
+    ASSERT_EQ(s->read_until([](const std::string& b) { return b.size() >= 4; }), "\x81\x02hi");
+  }
+  const auto after_echo = rss_kb();
+  std::printf("after one echo each: RSS %zu KB, %.2f KB per connection\n", after_echo,
+              static_cast<double>(after_echo - before) / connections);
 }
 
 }  // namespace
