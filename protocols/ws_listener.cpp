@@ -547,7 +547,7 @@ void session::do_read() {
 
 void session::on_read(error_code ec, std::size_t) {
   if (ec) return finish(reason_.value_or(reason_for(ec)));
-  if (torn_down_) return;  // our own hard close is on its way
+  if (torn_down_) return finish(reason_.value_or(close_reason::io_error));  // data raced our close
   if (discarding_) {
     discarded_bytes_ += buffer_.size();
     buffer_.consume(buffer_.size());

@@ -137,6 +137,16 @@ TEST_F(WsListener, FramesSentFromOnConnectArriveAfterTheUpgrade) {
   EXPECT_EQ(c->receive_text(2s).value(), "next");
 }
 
+TEST_F(WsListener, EmptyFramesAreDelivered) {
+  start();
+  auto c = connect();
+  ASSERT_TRUE(c);
+  ASSERT_TRUE(c->send_text(""));
+  EXPECT_EQ(c->receive_text(2s).value(), "");
+  ASSERT_TRUE(c->send_text("x"));
+  EXPECT_EQ(c->receive_text(2s).value(), "x");
+}
+
 TEST_F(WsListener, BinaryFramesGoToOnBinary) {
   start();
   auto c = connect();
