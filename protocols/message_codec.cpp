@@ -327,10 +327,6 @@ decode_result<Body> decode(std::string_view frame, Parser parse) {
   return with_ref<Body>(parse(env->type, f), std::move(env->ref));
 }
 
-json::object money_object(const money_field& m) {
-  return json::object{{"amount", m.amount_minor}, {"currency", m.currency}};
-}
-
 void put_ref(json::object& o, const json::value& ref) {
   if (!ref.is_null()) o["ref"] = ref;
 }
@@ -340,13 +336,16 @@ json::object merchant_object(const merchant_view& m) {
                       {"city", m.city}, {"category", m.category}, {"currency", m.currency}};
 }
 
-json::object settlement_object(const settlement_view& s) {
-  json::object o{{"txn", s.txn},
-                 {"merchant", json::object{{"id", s.merchant_id}, {"name", s.merchant_name}}},
-                 {"amount", s.amount.amount_minor},
-                 {"currency", s.amount.currency},
-                 {"sequence", s.sequence},
-                 {"settled_at", format_timestamp(s.settled_unix_ms)}};
+json::object settlement_object(std::string_view type, const json::value& ref,
+                               const settlement_view& s) {
+  json::object o{{"type", type}};
+  put_ref(o, ref);
+  o.insert({{"txn", s.txn},
+            {"merchant", json::object{{"id", s.merchant_id}, {"name", s.merchant_name}}},
+            {"amount", s.amount.amount_minor},
+            {"currency", s.amount.currency},
+            {"sequence", s.sequence},
+            {"settled_at", format_timestamp(s.settled_unix_ms)}});
   if (!s.reference.empty()) o["reference"] = s.reference;
   return o;
 }
@@ -438,9 +437,7 @@ std::string encode_synchronized(std::string_view txn,
 }
 
 std::string encode_settled(const settlement_view& s) {
-  json::object o = settlement_object(s);
-  o.emplace("type", "settled");
-  return finish(o);
+  return finish(settlement_object("settled", {}, s));
 }
 
 std::string encode_cancelled(const json::value& ref, std::string_view txn, std::string_view by,
@@ -476,7 +473,11 @@ std::string encode_status(const json::value& ref, const status_view& v) {
     o["amount"] = v.amount->amount_minor;
     o["currency"] = v.amount->currency;
   }
-  if (v.settlement) o["settlement"] = settlement_object(*v.settlement);
+  if (v.settlement) {
+    auto settlement = settlement_object("settled", {}, *v.settlement);
+    settlement.erase("type");
+    o["settlement"] = std::move(settlement);
+  }
   return finish(o);
 }
 
@@ -497,19 +498,18 @@ std::string encode_merchant(const json::value& ref, std::string_view txn,
 
 std::string encode_amount_offer(std::string_view txn, const money_field& amount,
                                 std::string_view merchant_name) {
-  json::object o = money_object(amount);
-  o.emplace("type", "amount");
-  o["txn"] = txn;
-  o["merchant_name"] = merchant_name;
+  json::object o{{"type", "amount"},
+                 {"txn", txn},
+                 {"amount", amount.amount_minor},
+                 {"currency", amount.currency},
+                 {"merchant_name", merchant_name}};
   o["display"] = format_money(amount.amount_minor, amount.currency);
   return finish(o);
 }
 
 std::string encode_receipt(const json::value& ref, const settlement_view& s,
                            std::string_view payer_name) {
-  json::object o = settlement_object(s);
-  o.emplace("type", "receipt");
-  put_ref(o, ref);
+  json::object o = settlement_object("receipt", ref, s);
   o["payer_name"] = payer_name;
   o["display"] = format_money(s.amount.amount_minor, s.amount.currency);
   return finish(o);

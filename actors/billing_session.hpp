@@ -1,0 +1,63 @@
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "actors/interfaces.hpp"
+#include "actors/switch_context.hpp"
+#include "storage/directory_store.hpp"
+
+namespace paysync::actors {
+
+// The life of one transaction, as its billing session sees it.
+enum class txn_state : std::uint8_t {
+  opening,         // registering with the shard
+  opened,          // waiting for a handset
+  joined,          // a handset presented the id; the payer has not confirmed the merchant
+  synchronized,    // the payer confirmed the merchant (claim 5); waiting for an amount
+  amount_offered,  // the payer sees the amount; waiting for the final confirmation
+  settling,        // the ledger is committing
+  settled,
+  cancelled,
+  expired,
+  failed,
+};
+std::string_view to_string(txn_state s) noexcept;
+inline bool is_finished(txn_state s) noexcept { return s >= txn_state::settled; }
+
+struct billing_txn {
+  std::string txn, token, code, reference;
+  std::int64_t expires_unix_ms = 0;
+  std::int64_t amount_minor = 0;  // 0: not given yet
+  std::string currency;
+  txn_state state = txn_state::opening;
+  paying_session_actor handset;
+  payer_card payer;
+  settlement_outcome outcome;  // once settled or failed
+  std::vector<caf::typed_response_promise<settlement_outcome>> confirmations;
+};
+
+struct billing_session_state {
+  std::shared_ptr<const switch_context> ctx;
+  std::shared_ptr<protocols::ws_connection> connection;
+  bool identified = false;
+  std::string terminal_id;
+  storage::merchant_record merchant;
+  merchant_card card;
+  std::unordered_map<std::string, billing_txn> txns;
+  std::size_t live = 0;              // transactions not finished
+  std::deque<std::string> finished;  // oldest first, bounded by max_finished_remembered
+  bool connection_closed = false;
+  static inline const char* name = "billing_session";
+};
+
+billing_session_actor::behavior_type billing_session(
+    billing_session_actor::stateful_pointer<billing_session_state> self,
+    std::shared_ptr<const switch_context> ctx,
+    std::shared_ptr<protocols::ws_connection> connection);
+
+}  // namespace paysync::actors

@@ -1,0 +1,173 @@
+#pragma once
+
+// Every typed actor interface of paysync, the messages that carry actor
+// handles, and the CAF type-ID block (which needs all of them).
+//
+// Who talks to whom:
+//   ws listener --frame--> billing_session / paying_session (one actor per connection)
+//   billing_session --open--> registry_shard <--join-- paying_session
+//   registry_shard --joined/expire--> billing_session
+//   paying_session --sync/confirm/cancel/left--> billing_session (directly, once paired)
+//   billing_session --offer/ended--> paying_session
+//   billing_session --settle--> ledger
+
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "actors/messages.hpp"
+#include "protocols/message_codec.hpp"
+#include "protocols/ws_listener.hpp"
+
+namespace paysync::actors {
+
+// One per handset connection (the paying side, "mobile").
+using paying_session_actor =
+    caf::typed_actor<caf::reacts_to<frame_atom, std::string>,
+                     caf::reacts_to<binary_atom, std::string>,
+                     caf::reacts_to<oversized_atom, std::uint64_t>,
+                     caf::reacts_to<closed_atom, protocols::close_reason>,
+                     caf::reacts_to<offer_atom, amount_offer>, caf::reacts_to<ended_atom, txn_end>>;
+
+// The billing session's answer to a handset's confirm_merchant: on success,
+// the amount when the merchant gave it already.
+struct sync_grant {
+  verdict result;
+  bool has_amount = false;
+  amount_offer offer;
+  friend bool operator==(const sync_grant&, const sync_grant&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, sync_grant& x) {
+  return f(caf::meta::type_name("sync_grant"), x.result, x.has_amount, x.offer);
+}
+
+// One per billing terminal connection (the billing side, "private line"). It
+// owns the state machine of every transaction its terminal opened.
+using billing_session_actor = caf::typed_actor<
+    caf::reacts_to<frame_atom, std::string>, caf::reacts_to<binary_atom, std::string>,
+    caf::reacts_to<oversized_atom, std::uint64_t>,
+    caf::reacts_to<closed_atom, protocols::close_reason>,
+    // registry: a handset joined (claim 1: it presented the id)
+    caf::reacts_to<joined_atom, std::string, paying_session_actor, payer_card>,
+    caf::reacts_to<expire_atom, std::string>,
+    // handset: confirmed the merchant -> synchronize (claim 5)
+    caf::replies_to<sync_atom, std::string, paying_session_actor>::with<sync_grant>,
+    // handset: final purchase confirmation (claim 9) -> settle
+    caf::replies_to<confirm_atom, amount_offer, paying_session_actor>::with<settlement_outcome>,
+    caf::reacts_to<cancel_atom, std::string, paying_session_actor, std::string>,
+    caf::reacts_to<left_atom, std::string, paying_session_actor>>;
+
+// What a billing session registers when it opens a transaction.
+struct txn_ticket {
+  std::string txn, token;
+  merchant_card merchant;
+  std::int64_t amount_minor = 0;  // 0: the amount comes later
+  std::string currency;
+  std::int64_t expires_unix_ms = 0;
+  billing_session_actor billing;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, txn_ticket& x) {
+  return f(caf::meta::type_name("txn_ticket"), x.txn, x.token, x.merchant, x.amount_minor,
+           x.currency, x.expires_unix_ms, x.billing);
+}
+
+struct open_grant {
+  verdict result;
+  std::string code;  // the six-digit code, bound to the merchant's till
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, open_grant& x) {
+  return f(caf::meta::type_name("open_grant"), x.result, x.code);
+}
+
+struct join_request {
+  protocols::join_by by = protocols::join_by::txn;
+  std::string key, till;
+  paying_session_actor handset;
+  payer_card payer;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, join_request& x) {
+  return f(caf::meta::type_name("join_request"), x.by, x.key, x.till, x.handset, x.payer);
+}
+
+struct join_grant {
+  verdict result;
+  std::string txn;
+  merchant_card merchant;
+  std::int64_t amount_minor = 0;  // 0: not known yet
+  std::string currency;
+  std::int64_t expires_unix_ms = 0;
+  billing_session_actor billing;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, join_grant& x) {
+  return f(caf::meta::type_name("join_grant"), x.result, x.txn, x.merchant, x.amount_minor,
+           x.currency, x.expires_unix_ms, x.billing);
+}
+
+struct shard_stats {
+  std::uint64_t open = 0, joined = 0, opened_total = 0, expired_total = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, shard_stats& x) {
+  return f(caf::meta::type_name("shard_stats"), x.open, x.joined, x.opened_total, x.expired_total);
+}
+
+// Owns the transactions whose ids name its shard: pairs sessions by id, link
+// token or (till, code), and triggers expiry.
+using registry_shard_actor =
+    caf::typed_actor<caf::replies_to<open_atom, txn_ticket>::with<open_grant>,
+                     caf::replies_to<join_atom, join_request>::with<join_grant>,
+                     caf::reacts_to<release_atom, std::string, paying_session_actor>,
+                     caf::reacts_to<close_atom, std::string, ending>, caf::reacts_to<tick_atom>,
+                     caf::replies_to<stats_atom>::with<shard_stats>>;
+
+struct ledger_stats {
+  std::uint64_t commits = 0, postings = 0, refusals = 0, largest_batch = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, ledger_stats& x) {
+  return f(caf::meta::type_name("ledger_stats"), x.commits, x.postings, x.refusals,
+           x.largest_batch);
+}
+
+// Settles in LMDB with group commit; answers only after the commit is durable.
+using ledger_actor =
+    caf::typed_actor<caf::replies_to<settle_atom, settlement_order>::with<settlement_outcome>,
+                     caf::reacts_to<flush_atom>, caf::replies_to<stats_atom>::with<ledger_stats>>;
+
+}  // namespace paysync::actors
+
+CAF_BEGIN_TYPE_ID_BLOCK(paysync, caf::first_custom_type_id)
+CAF_ADD_TYPE_ID(paysync, (paysync::actors::merchant_card))
+CAF_ADD_TYPE_ID(paysync, (paysync::actors::payer_card))
+CAF_ADD_TYPE_ID(paysync, (paysync::actors::ending))
+CAF_ADD_TYPE_ID(paysync, (paysync::actors::txn_end))
+CAF_ADD_TYPE_ID(paysync, (paysync::actors::amount_offer))
+CAF_ADD_TYPE_ID(paysync, (paysync::actors::settlement_order))
+CAF_ADD_TYPE_ID(paysync, (paysync::actors::settlement_outcome))
+CAF_ADD_TYPE_ID(paysync, (paysync::actors::verdict))
+CAF_ADD_TYPE_ID(paysync, (paysync::actors::sync_grant))
+CAF_ADD_TYPE_ID(paysync, (paysync::actors::txn_ticket))
+CAF_ADD_TYPE_ID(paysync, (paysync::actors::open_grant))
+CAF_ADD_TYPE_ID(paysync, (paysync::actors::join_request))
+CAF_ADD_TYPE_ID(paysync, (paysync::actors::join_grant))
+CAF_ADD_TYPE_ID(paysync, (paysync::actors::shard_stats))
+CAF_ADD_TYPE_ID(paysync, (paysync::actors::ledger_stats))
+CAF_ADD_TYPE_ID(paysync, (paysync::actors::paying_session_actor))
+CAF_ADD_TYPE_ID(paysync, (paysync::actors::billing_session_actor))
+CAF_ADD_TYPE_ID(paysync, (paysync::actors::registry_shard_actor))
+CAF_ADD_TYPE_ID(paysync, (paysync::actors::ledger_actor))
+CAF_ADD_TYPE_ID(paysync, (paysync::protocols::close_reason))
+CAF_ADD_TYPE_ID(paysync, (paysync::protocols::join_by))
+CAF_ADD_TYPE_ID(paysync, (paysync::protocols::wire_error))
+CAF_END_TYPE_ID_BLOCK(paysync)

@@ -1,0 +1,113 @@
+#include "actors/ledger.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <caf/all.hpp>
+
+namespace paysync::actors {
+namespace {
+
+using protocols::wire_error;
+using self_ptr = ledger_actor::stateful_pointer<ledger_state>;
+
+settlement_outcome refusal(storage::store_error e) {
+  settlement_outcome out;
+  out.ok = false;
+  switch (e) {
+    case storage::store_error::insufficient_funds:
+      out.error = wire_error::insufficient_funds;
+      out.message = "the payer's available balance is below the amount";
+      break;
+    case storage::store_error::currency_mismatch:
+      out.error = wire_error::currency_mismatch;
+      out.message = "the payer's and the merchant's accounts are in different currencies";
+      break;
+    case storage::store_error::account_frozen:
+      out.error = wire_error::payer_blocked;
+      out.message = "an account of this payment is frozen";
+      break;
+    default:
+      out.error = wire_error::internal;
+      out.message = "the ledger refused the settlement (" + std::string(storage::to_string(e)) +
+                    "); nothing was charged";
+      break;
+  }
+  return out;
+}
+
+void flush(self_ptr self) {
+  auto& st = self->state;
+  st.flush_queued = false;
+  if (st.pending.empty()) return;
+  const std::size_t n = std::min(st.pending.size(), st.config.batch_max);
+  const auto now = st.config.time->now_unix_ms();
+  st.batch.clear();
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto& order = st.pending[i].first;
+    storage::posting_request p;
+    p.settlement_id = order.txn;
+    p.debit_account = order.payer_account;
+    p.credit_account = order.merchant_account;
+    p.amount_minor = order.amount_minor;
+    p.currency = order.currency;
+    p.kind = storage::entry_kind::payment;
+    p.time_unix_ms = now;
+    p.memo = order.memo;
+    st.batch.push_back(std::move(p));
+  }
+  auto outcomes = st.config.store->post_batch(st.batch);
+  ++st.stats.commits;
+  st.stats.largest_batch = std::max<std::uint64_t>(st.stats.largest_batch, n);
+  for (std::size_t i = 0; i < n; ++i) {
+    settlement_outcome out;
+    if (!outcomes) {
+      out.error = wire_error::internal;
+      out.message = "the ledger could not commit (" +
+                    std::string(storage::to_string(outcomes.error())) + "); nothing was charged";
+    } else if (const auto& o = (*outcomes)[i]; o.error) {
+      out = refusal(*o.error);
+      ++st.stats.refusals;
+    } else {
+      out.ok = true;
+      out.sequence = o.entry.sequence;
+      out.settled_unix_ms = o.entry.posting.time_unix_ms;
+      out.duplicate = o.duplicate;
+      ++st.stats.postings;
+    }
+    st.pending[i].second.deliver(std::move(out));
+  }
+  if (!outcomes) {
+    spdlog::error("ledger: commit of {} postings failed: {}", n,
+                  storage::to_string(outcomes.error()));
+  }
+  st.pending.erase(st.pending.begin(), st.pending.begin() + static_cast<std::ptrdiff_t>(n));
+  if (!st.pending.empty()) {
+    st.flush_queued = true;
+    self->send(self, flush_atom::value);
+  }
+}
+
+}  // namespace
+
+ledger_actor::behavior_type ledger(self_ptr self, ledger_config config) {
+  self->state.config = std::move(config);
+  self->state.batch.reserve(self->state.config.batch_max);
+  return {
+      [=](settle_atom, settlement_order& order) {
+        auto promise = self->make_response_promise<settlement_outcome>();
+        self->state.pending.emplace_back(std::move(order), promise);
+        // The flush goes to the back of the mailbox, behind every settle
+        // request already waiting: they all share its commit.
+        if (!self->state.flush_queued) {
+          self->state.flush_queued = true;
+          self->send(self, flush_atom::value);
+        }
+        return promise;
+      },
+      [=](flush_atom) { flush(self); },
+      [=](stats_atom) { return self->state.stats; },
+  };
+}
+
+}  // namespace paysync::actors

@@ -1,0 +1,37 @@
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include "actors/clock.hpp"
+#include "actors/interfaces.hpp"
+#include "storage/ledger_store.hpp"
+
+namespace paysync::actors {
+
+struct ledger_config {
+  storage::ledger_store* store = nullptr;  // outlives the actor
+  std::size_t batch_max = 1024;            // postings per durable commit
+  std::shared_ptr<const clock> time;
+};
+
+struct ledger_state {
+  ledger_config config;
+  using waiting = std::pair<settlement_order, caf::typed_response_promise<settlement_outcome>>;
+  std::vector<waiting> pending;
+  bool flush_queued = false;
+  std::vector<storage::posting_request> batch;  // reused between commits
+  ledger_stats stats;
+  static inline const char* name = "ledger";
+};
+
+// Group commit: every settle request that is in the mailbox when a flush runs
+// goes into one LMDB write transaction and one fsync; each caller hears back
+// only after that commit is durable. Spawn it detached (its own thread) so the
+// fsync never blocks the scheduler's workers.
+ledger_actor::behavior_type ledger(ledger_actor::stateful_pointer<ledger_state> self,
+                                   ledger_config config);
+
+}  // namespace paysync::actors

@@ -1,0 +1,54 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "actors/interfaces.hpp"
+#include "actors/switch_context.hpp"
+
+namespace paysync::actors {
+
+// Where the handset stands in its current transaction.
+enum class handset_step : std::uint8_t {
+  joining,         // the registry is looking the key up
+  joined,          // shown the merchant; waiting for confirm_merchant
+  confirming,      // confirm_merchant sent to the billing session
+  synchronized,    // waiting for the merchant's amount
+  amount_offered,  // shown the amount; waiting for confirm_amount
+  settling,        // confirm_amount sent; waiting for the ledger
+};
+
+struct handset_txn {
+  std::string txn;
+  handset_step step = handset_step::joining;
+  billing_session_actor billing;
+  merchant_card merchant;
+  amount_offer offer;  // valid from amount_offered on
+  std::int64_t expires_unix_ms = 0;
+};
+
+struct paying_session_state {
+  std::shared_ptr<const switch_context> ctx;
+  std::shared_ptr<protocols::ws_connection> connection;
+  // The calling number from a trusted gateway's header; empty when the
+  // connection did not come through one (claim 12).
+  std::string msisdn;
+  std::optional<payer_card> payer;  // looked up on the first join
+  std::optional<handset_txn> current;
+  // The last receipt, so a repeated confirm_amount gets it again.
+  std::string last_settled_txn;
+  settlement_outcome last_outcome;
+  std::uint32_t failed_joins = 0;
+  std::int64_t locked_until_unix_ms = 0;
+  bool connection_closed = false;
+  static inline const char* name = "paying_session";
+};
+
+paying_session_actor::behavior_type paying_session(
+    paying_session_actor::stateful_pointer<paying_session_state> self,
+    std::shared_ptr<const switch_context> ctx, std::shared_ptr<protocols::ws_connection> connection,
+    std::string msisdn);
+
+}  // namespace paysync::actors

@@ -1,0 +1,124 @@
+#include "actors/switch_config.hpp"
+
+#include <boost/program_options.hpp>
+#include <fstream>
+#include <ostream>
+#include <thread>
+
+namespace paysync::actors {
+namespace po = boost::program_options;
+
+unsigned switch_config::effective_shards() const {
+  return shards > 0 ? shards : std::max(1u, std::thread::hardware_concurrency());
+}
+
+unsigned switch_config::effective_workers() const {
+  return workers > 0 ? workers : std::max(1u, std::thread::hardware_concurrency());
+}
+
+std::string switch_config::effective_public_url(std::uint16_t bound_paying_port) const {
+  if (!public_url.empty()) {
+    auto url = public_url;
+    while (!url.empty() && url.back() == '/') url.pop_back();
+    return url;
+  }
+  auto host = paying_address == "0.0.0.0" || paying_address == "::" ? "127.0.0.1" : paying_address;
+  if (host.find(':') != std::string::npos) host = "[" + host + "]";
+  return "http://" + host + ":" + std::to_string(bound_paying_port);
+}
+
+boost::system::result<parse_outcome, std::string> parse_switch_config(int argc,
+                                                                      const char* const* argv,
+                                                                      switch_config& c,
+                                                                      std::ostream& out) {
+  po::options_description general("paysync serve — the settlement switch");
+  general.add_options()("help,h", "show this help")(
+      "config", po::value(&c.config_file), "read options from this file (key = value lines)");
+
+  po::options_description options("Options (also valid as config-file keys)");
+  options.add_options()("data-dir", po::value(&c.data_dir)->default_value(c.data_dir),
+                        "folder of the LMDB files (ledger and directory); created if missing")(
+      "billing-address", po::value(&c.billing_address)->default_value(c.billing_address),
+      "listen address for billing terminals (the private line)")(
+      "billing-port", po::value(&c.billing_port)->default_value(c.billing_port),
+      "port for billing terminals; 0 picks a free one")(
+      "paying-address", po::value(&c.paying_address)->default_value(c.paying_address),
+      "listen address for handsets and payment links (the mobile side)")(
+      "paying-port", po::value(&c.paying_port)->default_value(c.paying_port),
+      "port for handsets and links; 0 picks a free one")(
+      "public-url", po::value(&c.public_url),
+      "base URL of payment links (default http://<paying-address>:<paying-port>)")(
+      "node-id", po::value(&c.node_id)->default_value(c.node_id),
+      "this node's number (0-255), written into every transaction id")(
+      "shards", po::value(&c.shards)->default_value(c.shards),
+      "registry shards (1-255); 0 = one per hardware thread")(
+      "workers", po::value(&c.workers)->default_value(c.workers),
+      "CAF scheduler threads; 0 = one per hardware thread")(
+      "io-threads", po::value(&c.io_threads)->default_value(c.io_threads),
+      "network threads serving both listeners")(
+      "txn-ttl-s", po::value(&c.txn_ttl_s)->default_value(c.txn_ttl_s),
+      "seconds an opened transaction lives before it expires")(
+      "trusted-gateway", po::value(&c.trusted_gateways)->multitoken()->composing(),
+      "source address or CIDR block trusted to send the caller's MSISDN header "
+      "(repeatable; default 127.0.0.1/32 and ::1/128)")(
+      "msisdn-header", po::value(&c.msisdn_header)->default_value(c.msisdn_header),
+      "header in which trusted gateways send the caller's number")(
+      "max-frame-bytes", po::value(&c.max_frame_bytes)->default_value(c.max_frame_bytes),
+      "larger frames are discarded with a frame_too_large error")(
+      "hard-frame-bytes", po::value(&c.hard_frame_bytes)->default_value(c.hard_frame_bytes),
+      "larger frames close the connection (WebSocket status 1009)")(
+      "max-connections", po::value(&c.max_connections)->default_value(c.max_connections),
+      "per listener; further upgrades get HTTP 503")(
+      "idle-timeout-s", po::value(&c.idle_timeout_s)->default_value(c.idle_timeout_s),
+      "silent connections are pinged after this, and closed if the ping goes unanswered")(
+      "max-open-per-terminal",
+      po::value(&c.max_open_per_terminal)->default_value(c.max_open_per_terminal),
+      "open transactions one billing connection may hold")(
+      "max-failed-joins", po::value(&c.max_failed_joins)->default_value(c.max_failed_joins),
+      "failed joins on one handset connection before a lockout")(
+      "join-lockout-s", po::value(&c.join_lockout_s)->default_value(c.join_lockout_s),
+      "length of that lockout")("ledger-batch-max",
+                                po::value(&c.ledger_batch_max)->default_value(c.ledger_batch_max),
+                                "most settlements in one durable ledger commit")(
+      "map-size-mb", po::value(&c.map_size_mb)->default_value(c.map_size_mb),
+      "LMDB map size (address space; the file grows as needed)")(
+      "seed-demo", po::value(&c.seed_demo)->default_value(c.seed_demo),
+      "seed the demo merchants and users into an empty directory (true/false)")(
+      "demo", po::bool_switch(&c.demo),
+      "after start, run a demo payment through the switch and print its transcript")(
+      "log-level", po::value(&c.log_level)->default_value(c.log_level),
+      "trace, debug, info, warn, error or off");
+
+  po::options_description all;
+  all.add(general).add(options);
+  po::variables_map vm;
+  try {
+    po::store(po::parse_command_line(argc, argv, all), vm);
+    if (vm.count("help")) {
+      out << "usage: paysync serve [options]\n\n" << all << "\n";
+      return parse_outcome::help_shown;
+    }
+    if (vm.count("config")) {
+      const auto path = vm["config"].as<std::string>();
+      std::ifstream file(path);
+      if (!file) return "cannot read config file \"" + path + "\"";
+      po::store(po::parse_config_file(file, options), vm);
+    }
+    po::notify(vm);
+  } catch (const po::error& e) {
+    return std::string(e.what()) + " (see paysync serve --help)";
+  }
+  if (c.node_id > 255) return std::string("--node-id must be 0-255");
+  if (c.effective_shards() > 255) return std::string("--shards must be 1-255");
+  if (c.txn_ttl_s < 1) return std::string("--txn-ttl-s must be at least 1");
+  if (c.io_threads < 1) return std::string("--io-threads must be at least 1");
+  if (c.max_frame_bytes < 1024 || c.hard_frame_bytes < c.max_frame_bytes) {
+    return std::string("--max-frame-bytes must be >= 1024 and <= --hard-frame-bytes");
+  }
+  if (c.ledger_batch_max < 1 || c.ledger_batch_max > 10'000) {
+    return std::string("--ledger-batch-max must be 1-10000");
+  }
+  return parse_outcome::run;
+}
+
+}  // namespace paysync::actors

@@ -1,0 +1,57 @@
+#pragma once
+
+#include <boost/system/result.hpp>
+#include <cstddef>
+#include <cstdint>
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+namespace paysync::actors {
+
+// Everything an operator can set, from a config file (INI-style "key = value",
+// the same names as the long options) and the command line; the command line
+// wins. Every default is the embedded single-node set-up of the quick start.
+struct switch_config {
+  std::string config_file;
+  std::string data_dir = "paysync-data";
+  std::string billing_address = "127.0.0.1";  // billing terminals: a private line
+  std::uint16_t billing_port = 7700;
+  std::string paying_address = "127.0.0.1";  // handsets: the mobile side
+  std::uint16_t paying_port = 7800;
+  std::string public_url;  // base of payment links; default http://<paying address>:<port>
+  unsigned node_id = 0;
+  unsigned shards = 0;      // 0: one per hardware thread
+  unsigned workers = 0;     // CAF scheduler threads; 0: one per hardware thread
+  unsigned io_threads = 1;  // Asio threads for both listeners
+  std::int64_t txn_ttl_s = 300;
+  std::vector<std::string> trusted_gateways{"127.0.0.1/32", "::1/128"};
+  std::string msisdn_header = "X-MSISDN";
+  std::size_t max_frame_bytes = 64 * 1024;
+  std::size_t hard_frame_bytes = 1024 * 1024;
+  std::size_t max_connections = 200'000;
+  std::int64_t idle_timeout_s = 60;
+  std::size_t max_open_per_terminal = 1'000;
+  std::uint32_t max_failed_joins = 5;
+  std::int64_t join_lockout_s = 60;
+  std::size_t ledger_batch_max = 1024;
+  std::size_t map_size_mb = 4096;
+  bool seed_demo = true;  // seed the demo merchants and users into an empty directory
+  bool demo = false;      // after start, run a demo payment and print its transcript
+  std::string log_level = "info";
+
+  unsigned effective_shards() const;
+  unsigned effective_workers() const;
+  std::string effective_public_url(std::uint16_t bound_paying_port) const;
+};
+
+enum class parse_outcome : std::uint8_t { run, help_shown };
+
+// Parses `paysync serve` options. On --help prints the usage to `out`.
+// Errors are a message for the operator.
+boost::system::result<parse_outcome, std::string> parse_switch_config(int argc,
+                                                                      const char* const* argv,
+                                                                      switch_config& config,
+                                                                      std::ostream& out);
+
+}  // namespace paysync::actors

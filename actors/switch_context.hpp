@@ -1,0 +1,47 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "actors/clock.hpp"
+#include "actors/interfaces.hpp"
+
+namespace paysync::storage {
+class directory_store;
+class ledger_store;
+}  // namespace paysync::storage
+
+namespace paysync::actors {
+
+// Tunables shared by the session actors; every one has a bound.
+struct session_limits {
+  std::int64_t txn_ttl_ms = 300'000;          // an opened transaction lives this long at most
+  std::size_t max_open_per_terminal = 1'000;  // live transactions per billing connection
+  std::size_t max_finished_remembered = 256;  // per billing connection, for status/replays
+  std::uint32_t max_failed_joins = 5;         // per handset connection before a lockout
+  std::int64_t join_lockout_ms = 60'000;
+  std::int64_t request_timeout_ms = 10'000;  // session -> registry/billing requests
+  std::size_t max_frame_bytes = 64 * 1024;   // as configured on the listeners (for messages)
+};
+
+// What every session actor needs; built once at start, shared read-only.
+struct switch_context {
+  std::uint8_t node_id = 0;
+  session_limits limits;
+  std::string public_base_url;  // "http://127.0.0.1:7800": links are <base>/pay/<merchant>/<token>
+  std::shared_ptr<const clock> time;
+  // Directory and ledger reads go straight to LMDB (read transactions are
+  // concurrent and cost microseconds); every ledger write goes through `ledger`.
+  const storage::directory_store* directory = nullptr;
+  const storage::ledger_store* ledger_reads = nullptr;
+  ledger_actor ledger;
+  std::vector<registry_shard_actor> shards;
+
+  registry_shard_actor shard(std::size_t index) const { return shards[index % shards.size()]; }
+  std::uint16_t shard_count() const { return static_cast<std::uint16_t>(shards.size()); }
+};
+
+}  // namespace paysync::actors

@@ -1,0 +1,278 @@
+#include "actors/switch_node.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <caf/all.hpp>
+#include <filesystem>
+#include <thread>
+#include <vector>
+
+#include "actors/billing_session.hpp"
+#include "actors/ledger.hpp"
+#include "actors/paying_session.hpp"
+#include "actors/registry_shard.hpp"
+#include "actors/session_bridge.hpp"
+#include "actors/switch_context.hpp"
+#include "protocols/trusted_gateway.hpp"
+#include "protocols/txn_ids.hpp"
+#include "protocols/ws_listener.hpp"
+#include "storage/demo_seed.hpp"
+#include "storage/directory_store.hpp"
+#include "storage/environment.hpp"
+#include "storage/ledger_store.hpp"
+
+namespace paysync::actors {
+
+struct switch_node::impl {
+  switch_config config;
+  std::shared_ptr<const clock> time;
+  std::unique_ptr<storage::environment> env;
+  std::unique_ptr<storage::directory_store> directory;
+  std::unique_ptr<storage::ledger_store> ledger_store;
+  std::unique_ptr<caf::actor_system_config> actor_config;
+  std::unique_ptr<caf::actor_system> system;
+  std::shared_ptr<switch_context> context;  // read-only once the io threads run
+  protocols::trusted_gateways gateways;
+  boost::asio::io_context io;
+  std::unique_ptr<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work;
+  std::vector<std::thread> io_threads;
+  std::shared_ptr<protocols::ws_listener> billing_listener, paying_listener;
+  bool stopped = false;
+
+  boost::system::result<void, std::string> open_storage();
+  void spawn_actors();
+  boost::system::result<void, std::string> listen();
+  void start_io();
+  protocols::http_response serve_http(const protocols::peer_request& request) const;
+  void shut_down();
+};
+
+boost::system::result<void, std::string> switch_node::impl::open_storage() {
+  storage::environment_options options;
+  options.directory = config.data_dir;
+  options.map_size_bytes = config.map_size_mb * std::size_t{1} << 20;
+  auto opened = storage::environment::open(options);
+  if (!opened) {
+    return "cannot open the LMDB environment in \"" + config.data_dir +
+           "\": " + std::string(storage::to_string(opened.error()));
+  }
+  env = std::move(*opened);
+  directory = std::make_unique<storage::directory_store>(*env);
+  ledger_store = std::make_unique<storage::ledger_store>(*env);
+  if (config.seed_demo) {
+    auto seeded = storage::seed_demo_data(*directory, *ledger_store, time->now_unix_ms());
+    if (!seeded) {
+      return "seeding the demo data failed: " + std::string(storage::to_string(seeded.error()));
+    }
+    if (seeded->seeded) {
+      spdlog::info("seeded demo data: {} merchants, {} terminals, {} users", seeded->merchants,
+                   seeded->terminals, seeded->users);
+    }
+  }
+  return {};
+}
+
+void switch_node::impl::spawn_actors() {
+  actor_config = std::make_unique<caf::actor_system_config>();
+  // CAF starts max(cores, 4) workers by default; on small machines the extra
+  // ones only add contention (docs/architecture.md).
+  actor_config->set("scheduler.max-threads", static_cast<std::size_t>(config.effective_workers()));
+  actor_config->add_message_types<caf::id_block::paysync>();
+  system = std::make_unique<caf::actor_system>(*actor_config);
+
+  auto ctx = std::make_shared<switch_context>();
+  ctx->node_id = static_cast<std::uint8_t>(config.node_id);
+  ctx->time = time;
+  ctx->directory = directory.get();
+  ctx->ledger_reads = ledger_store.get();
+  ctx->limits.txn_ttl_ms = config.txn_ttl_s * 1000;
+  ctx->limits.max_open_per_terminal = config.max_open_per_terminal;
+  ctx->limits.max_failed_joins = config.max_failed_joins;
+  ctx->limits.join_lockout_ms = config.join_lockout_s * 1000;
+  ctx->limits.max_frame_bytes = config.max_frame_bytes;
+  ctx->ledger = system->spawn<caf::detached>(
+      actors::ledger, ledger_config{ledger_store.get(), config.ledger_batch_max, time});
+  const auto shard_count = static_cast<std::uint16_t>(config.effective_shards());
+  for (std::uint16_t i = 0; i < shard_count; ++i) {
+    registry_shard_config sc;
+    sc.node_id = ctx->node_id;
+    sc.shard_index = i;
+    sc.shard_count = shard_count;
+    sc.tombstone_ttl_ms = 2 * ctx->limits.txn_ttl_ms;
+    sc.time = time;
+    ctx->shards.push_back(system->spawn(registry_shard, sc));
+  }
+  context = std::move(ctx);
+}
+
+protocols::http_response switch_node::impl::serve_http(
+    const protocols::peer_request& request) const {
+  if (request.target == "/healthz") return {200, "text/plain; charset=utf-8", "ok\n", {}};
+  return {404, "text/plain; charset=utf-8", "not found\n", {}};
+}
+
+boost::system::result<void, std::string> switch_node::impl::listen() {
+  auto parsed = protocols::trusted_gateways::parse(config.trusted_gateways);
+  if (!parsed) return "--trusted-gateway: " + parsed.error();
+  gateways = std::move(*parsed);
+
+  protocols::listener_options common;
+  common.max_frame_bytes = config.max_frame_bytes;
+  common.hard_frame_bytes = config.hard_frame_bytes;
+  common.max_connections = config.max_connections;
+  common.idle_timeout = std::chrono::seconds(config.idle_timeout_s);
+
+  auto billing_options = common;
+  billing_options.name = "billing";
+  billing_options.address = config.billing_address;
+  billing_options.port = config.billing_port;
+  protocols::listener_callbacks billing_callbacks;
+  billing_callbacks.on_connect =
+      [this](std::shared_ptr<protocols::ws_connection> connection,
+             const protocols::peer_request&) -> std::shared_ptr<protocols::ws_handler> {
+    auto session = system->spawn(billing_session, context, std::move(connection));
+    return std::make_shared<session_bridge<billing_session_actor>>(std::move(session));
+  };
+  auto billing = protocols::ws_listener::start(io, billing_options, billing_callbacks);
+  if (!billing) {
+    return "cannot listen for billing terminals on " + config.billing_address + ":" +
+           std::to_string(config.billing_port) + ": " +
+           std::string(protocols::to_string(billing.error()));
+  }
+  billing_listener = *billing;
+
+  auto paying_options = common;
+  paying_options.name = "paying";
+  paying_options.address = config.paying_address;
+  paying_options.port = config.paying_port;
+  protocols::listener_callbacks paying_callbacks;
+  const auto header = [&] {
+    std::string h = config.msisdn_header;
+    for (auto& c : h) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return h;
+  }();
+  paying_callbacks.on_connect =
+      [this, header](
+          std::shared_ptr<protocols::ws_connection> connection,
+          const protocols::peer_request& request) -> std::shared_ptr<protocols::ws_handler> {
+    std::string msisdn;
+    const auto presented = request.header(header);
+    if (!presented.empty()) {
+      if (gateways.contains(request.remote_address)) {
+        msisdn = protocols::normalize_msisdn(presented);
+      } else {
+        spdlog::warn("paying: ignored a caller number from untrusted address {}",
+                     request.remote_address);
+      }
+    }
+    auto session = system->spawn(paying_session, context, std::move(connection), msisdn);
+    return std::make_shared<session_bridge<paying_session_actor>>(std::move(session));
+  };
+  paying_callbacks.on_http = [this](const protocols::peer_request& request) {
+    return serve_http(request);
+  };
+  auto paying = protocols::ws_listener::start(io, paying_options, paying_callbacks);
+  if (!paying) {
+    return "cannot listen for handsets on " + config.paying_address + ":" +
+           std::to_string(config.paying_port) + ": " +
+           std::string(protocols::to_string(paying.error()));
+  }
+  paying_listener = *paying;
+  return {};
+}
+
+void switch_node::impl::start_io() {
+  work = std::make_unique<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>>(
+      io.get_executor());
+  for (unsigned i = 0; i < config.io_threads; ++i) {
+    io_threads.emplace_back([this] { io.run(); });
+  }
+}
+
+// Polls `done` every 10 ms until it holds or `limit` passes.
+template <class Predicate>
+bool wait_until(Predicate done, std::chrono::milliseconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return true;
+}
+
+void switch_node::impl::shut_down() {
+  if (stopped) return;
+  stopped = true;
+  if (billing_listener) billing_listener->stop_all();
+  if (paying_listener) paying_listener->stop_all();
+  // Keep the io threads running until every connection has closed, so each
+  // session actor hears of it and quits.
+  wait_until(
+      [&] {
+        return (billing_listener ? billing_listener->connection_count() : 0) +
+                   (paying_listener ? paying_listener->connection_count() : 0) ==
+               0;
+      },
+      std::chrono::seconds(3));
+  work.reset();
+  io.stop();
+  for (auto& t : io_threads) t.join();
+  io_threads.clear();
+  if (system) {
+    // A settle request still queued at the ledger is dropped, uncommitted, and
+    // its billing session tells the terminal nothing was charged: exactly
+    // what happened.
+    for (const auto& shard : context->shards) {
+      caf::anon_send_exit(shard, caf::exit_reason::user_shutdown);
+    }
+    caf::anon_send_exit(context->ledger, caf::exit_reason::user_shutdown);
+    if (!wait_until([&] { return system->registry().running() == 0; }, std::chrono::seconds(5))) {
+      spdlog::warn("shutdown: {} actors still running after 5 s; not waiting for them",
+                   system->registry().running());
+      system->await_actors_before_shutdown(false);
+    }
+    context.reset();
+    system.reset();
+  }
+}
+
+switch_node::switch_node(std::unique_ptr<impl> i) : impl_(std::move(i)) {}
+
+switch_node::~switch_node() { impl_->shut_down(); }
+
+boost::system::result<std::unique_ptr<switch_node>, std::string> switch_node::start(
+    const switch_config& config, std::shared_ptr<const clock> time) {
+  auto i = std::make_unique<impl>();
+  i->config = config;
+  i->time = std::move(time);
+  if (auto r = i->open_storage(); !r) return r.error();
+  i->spawn_actors();
+  auto node = std::unique_ptr<switch_node>(new switch_node(std::move(i)));
+  if (auto r = node->impl_->listen(); !r) return r.error();
+  // Known only once the paying port is bound; set before any connection can
+  // arrive, since nothing is accepted until the io threads run.
+  node->impl_->context->public_base_url =
+      node->impl_->config.effective_public_url(node->paying_port());
+  node->impl_->start_io();
+  return node;
+}
+
+std::uint16_t switch_node::billing_port() const { return impl_->billing_listener->port(); }
+std::uint16_t switch_node::paying_port() const { return impl_->paying_listener->port(); }
+std::string switch_node::billing_endpoint() const {
+  return impl_->billing_listener->address() + ":" + std::to_string(billing_port());
+}
+std::string switch_node::paying_endpoint() const {
+  return impl_->paying_listener->address() + ":" + std::to_string(paying_port());
+}
+std::string switch_node::public_url() const { return impl_->context->public_base_url; }
+std::string switch_node::data_directory() const {
+  return std::filesystem::absolute(impl_->config.data_dir).lexically_normal().string();
+}
+const storage::ledger_store& switch_node::ledger() const { return *impl_->ledger_store; }
+const storage::directory_store& switch_node::directory() const { return *impl_->directory; }
+void switch_node::stop() { impl_->shut_down(); }
+
+}  // namespace paysync::actors

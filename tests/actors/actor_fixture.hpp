@@ -1,0 +1,193 @@
+#pragma once
+
+// A deterministic actor system (CAF's test coordinator: nothing runs until the
+// test says so) wired to real LMDB stores seeded with the demo data, a manual
+// clock, and fake connections that record what the switch sends.
+
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <caf/all.hpp>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "actors/billing_session.hpp"
+#include "actors/clock.hpp"
+#include "actors/ledger.hpp"
+#include "actors/paying_session.hpp"
+#include "actors/registry_shard.hpp"
+#include "actors/switch_context.hpp"
+#include "storage/demo_seed.hpp"
+#include "storage/directory_store.hpp"
+#include "storage/environment.hpp"
+#include "storage/ledger_store.hpp"
+#include "support/temp_directory.hpp"
+
+namespace paysync::actors::testing {
+
+namespace json = boost::json;
+
+constexpr std::int64_t start_unix_ms = 1'795'000'000'000;
+
+// Stands in for a WebSocket: keeps every frame the actor sends.
+class recording_connection final : public protocols::ws_connection {
+ public:
+  explicit recording_connection(std::uint64_t id) : id_(id) {}
+  void send_text(std::string frame) override { frames_.push_back(json::parse(frame).as_object()); }
+  void close() override { closed_ = true; }
+  std::uint64_t id() const noexcept override { return id_; }
+
+  // Removes and returns every frame received so far.
+  std::vector<json::object> take() {
+    auto out = std::move(frames_);
+    frames_.clear();
+    return out;
+  }
+  // Removes and returns the only frame; fails the test if there is not exactly one.
+  json::object take_one() {
+    auto frames = take();
+    EXPECT_EQ(frames.size(), 1u) << describe(frames);
+    return frames.empty() ? json::object{} : frames.front();
+  }
+  static std::string describe(const std::vector<json::object>& frames) {
+    std::string out;
+    for (const auto& f : frames) out += json::serialize(f) + "\n";
+    return out;
+  }
+
+ private:
+  std::uint64_t id_;
+  std::vector<json::object> frames_;
+  bool closed_ = false;
+};
+
+inline std::string str(const json::object& o, std::string_view key) {
+  auto it = o.find(key);
+  return it != o.end() && it->value().is_string() ? std::string(it->value().get_string()) : "";
+}
+
+class actor_test : public ::testing::Test {
+ protected:
+  actor_test() {
+    config_.set("scheduler.policy", caf::atom("testing"));
+    config_.add_message_types<caf::id_block::paysync>();
+    system_ = std::make_unique<caf::actor_system>(config_);
+    sched_ = &dynamic_cast<caf::scheduler::test_coordinator&>(system_->scheduler());
+    storage::environment_options options;
+    options.directory = dir_.sub("db");
+    env_ = std::move(*storage::environment::open(options));
+    directory_ = std::make_unique<storage::directory_store>(*env_);
+    ledger_store_ = std::make_unique<storage::ledger_store>(*env_);
+    EXPECT_TRUE(storage::seed_demo_data(*directory_, *ledger_store_, start_unix_ms));
+  }
+
+  ~actor_test() override {
+    for (auto& shard : context_->shards)
+      caf::anon_send_exit(shard, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(context_->ledger, caf::exit_reason::user_shutdown);
+    for (auto& a : sessions_) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+    sched_->run();
+  }
+
+  // Spawns the ledger and `shards` registry shards (sweeps only on tick).
+  void start_switch(std::uint16_t shards = 2, std::int64_t ttl_ms = 300'000) {
+    auto ctx = std::make_shared<switch_context>();
+    ctx->time = clock_;
+    ctx->directory = directory_.get();
+    ctx->ledger_reads = ledger_store_.get();
+    ctx->limits.txn_ttl_ms = ttl_ms;
+    ctx->public_base_url = "http://pay.test";
+    ctx->ledger = system_->spawn(ledger, ledger_config{ledger_store_.get(), 1024, clock_});
+    for (std::uint16_t i = 0; i < shards; ++i) {
+      registry_shard_config sc;
+      sc.shard_index = i;
+      sc.shard_count = shards;
+      sc.sweep_interval_ms = 0;
+      sc.time = clock_;
+      ctx->shards.push_back(system_->spawn(registry_shard, sc));
+    }
+    context_ = ctx;
+    sched_->run();
+  }
+
+  struct billing_terminal {
+    billing_session_actor actor;
+    std::shared_ptr<recording_connection> wire;
+  };
+  struct handset {
+    paying_session_actor actor;
+    std::shared_ptr<recording_connection> wire;
+  };
+
+  billing_terminal connect_billing() {
+    auto wire = std::make_shared<recording_connection>(++next_connection_);
+    auto actor = system_->spawn(billing_session, context_, wire);
+    sessions_.push_back(caf::actor_cast<caf::actor>(actor));
+    return {actor, wire};
+  }
+
+  handset connect_handset(std::string msisdn = "254700000001") {
+    auto wire = std::make_shared<recording_connection>(++next_connection_);
+    auto actor = system_->spawn(paying_session, context_, wire, std::move(msisdn));
+    sessions_.push_back(caf::actor_cast<caf::actor>(actor));
+    return {actor, wire};
+  }
+
+  template <class Handle>
+  void send(const Handle& to, const json::object& message) {
+    caf::anon_send(to, frame_atom::value, json::serialize(message));
+    sched_->run();
+  }
+
+  template <class Handle>
+  void disconnect(const Handle& who) {
+    caf::anon_send(who, closed_atom::value, protocols::close_reason::peer_closed);
+    sched_->run();
+  }
+
+  // A billing terminal of Kahawa Coffee House that said hello.
+  billing_terminal identified_billing(const std::string& terminal = "t-kahawa-01") {
+    auto b = connect_billing();
+    send(b.actor, {{"type", "hello"}, {"terminal", terminal}});
+    EXPECT_EQ(str(b.wire->take_one(), "type"), "welcome");
+    return b;
+  }
+
+  // Opens a transaction and returns the `opened` reply.
+  json::object open(billing_terminal& b, json::object extra = {}) {
+    json::object m{{"type", "open"}};
+    for (auto& [k, v] : extra) m[k] = v;
+    send(b.actor, m);
+    return b.wire->take_one();
+  }
+
+  std::int64_t balance(const std::string& account) {
+    auto a = ledger_store_->find_account(account);
+    EXPECT_TRUE(a);
+    return a ? a->balance_minor : -1;
+  }
+
+  void expect_balanced_ledger() {
+    auto totals = ledger_store_->balance_totals();
+    ASSERT_TRUE(totals);
+    for (const auto& [currency, sum] : *totals) EXPECT_EQ(sum, 0) << currency;
+    auto audit = ledger_store_->audit();
+    ASSERT_TRUE(audit);
+    EXPECT_TRUE(audit->empty());
+  }
+
+  testing_support::scratch_directory dir_;
+  caf::actor_system_config config_;
+  std::unique_ptr<caf::actor_system> system_;
+  caf::scheduler::test_coordinator* sched_ = nullptr;
+  std::shared_ptr<manual_clock> clock_ = std::make_shared<manual_clock>(start_unix_ms);
+  std::unique_ptr<storage::environment> env_;
+  std::unique_ptr<storage::directory_store> directory_;
+  std::unique_ptr<storage::ledger_store> ledger_store_;
+  std::shared_ptr<switch_context> context_;
+  std::vector<caf::actor> sessions_;
+  std::uint64_t next_connection_ = 0;
+};
+
+}  // namespace paysync::actors::testing

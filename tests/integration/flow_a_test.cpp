@@ -1,0 +1,120 @@
+// Flow A through the real binary and real WebSockets, using nothing but what
+// docs/protocol.md promises.
+
+#include "switch_fixture.hpp"
+
+namespace paysync::testing_support {
+namespace {
+
+class FlowAOverSockets : public switch_test {
+ protected:
+  void SetUp() override { start(); }
+};
+
+TEST_F(FlowAOverSockets, SettlesAndMovesTheMoneyOnce) {
+  const auto payer = balance("user:u-1001"), merchant = balance("merchant:m-kahawa");
+  const auto entries = journal_entries();
+  auto b = billing();
+  auto h = handset();
+
+  auto opened = call(b, {{"type", "open"}, {"reference", "till-42"}, {"ref", "o1"}}, "opened");
+  EXPECT_EQ(str(opened, "ref"), "o1");
+  const auto txn = str(opened, "txn");
+  const auto link = str(opened, "link");
+  EXPECT_EQ(txn.rfind("tx", 0), 0u);
+  EXPECT_NE(link.find("/pay/m-kahawa/lk"), std::string::npos) << link;
+
+  auto merchant_info =
+      call(h, {{"type", "join"}, {"token", link.substr(link.rfind('/') + 1)}}, "merchant");
+  EXPECT_EQ(str(merchant_info.at("merchant").as_object(), "name"), "Kahawa Coffee House");
+  EXPECT_EQ(str(merchant_info, "txn"), txn);
+
+  call(h, {{"type", "confirm_merchant"}, {"txn", txn}}, "ack");
+  auto synced = event(b, "synchronized");
+  EXPECT_EQ(str(synced.at("payer").as_object(), "display_name"), "Amina Wanjiru");
+  EXPECT_EQ(synced.at("payer").as_object().size(), 1u) << "only what the policy names leaves";
+
+  call(b, {{"type", "amount"}, {"txn", txn}, {"amount", 15000}, {"currency", "KES"}}, "ack");
+  auto offer = event(h, "amount");
+  EXPECT_EQ(offer.at("amount"), 15000);
+  EXPECT_EQ(str(offer, "display"), "150.00 KES");
+
+  auto receipt =
+      call(h, {{"type", "confirm_amount"}, {"txn", txn}, {"amount", 15000}, {"currency", "KES"}},
+           "receipt");
+  auto settled = event(b, "settled");
+  EXPECT_EQ(receipt.at("sequence"), settled.at("sequence"));
+  EXPECT_EQ(str(settled, "reference"), "till-42");
+
+  EXPECT_EQ(balance("user:u-1001"), payer - 15000);
+  EXPECT_EQ(balance("merchant:m-kahawa"), merchant + 15000);
+  EXPECT_EQ(journal_entries(), entries + 1);
+  auto status = call(b, {{"type", "status"}, {"txn", txn}}, "status");
+  EXPECT_EQ(str(status, "state"), "settled");
+}
+
+TEST_F(FlowAOverSockets, JoinsByCodeAndTillOrById) {
+  auto b = billing();
+  auto opened = call(b, {{"type", "open"}, {"amount", 2500}}, "opened");
+  auto by_code = handset();
+  call(by_code, {{"type", "join"}, {"code", str(opened, "code")}, {"till", "500100"}}, "merchant");
+  auto opened2 = call(b, {{"type", "open"}}, "opened");
+  auto by_txn = handset("254700000002");
+  call(by_txn, {{"type", "join"}, {"txn", str(opened2, "txn")}}, "merchant");
+}
+
+TEST_F(FlowAOverSockets, OneTransactionOneHandset) {
+  auto b = billing();
+  auto h = handset();
+  auto txn = synchronize(b, h);
+  auto intruder = handset("254700000002");
+  refused(intruder, {{"type", "join"}, {"txn", txn}}, "txn_taken");
+  call(b, {{"type", "amount"}, {"txn", txn}, {"amount", 100}}, "ack");
+  event(h, "amount");
+  call(h, {{"type", "confirm_amount"}, {"txn", txn}, {"amount", 100}}, "receipt");
+  auto late = handset("254700000002");
+  refused(late, {{"type", "join"}, {"txn", txn}}, "txn_closed");
+}
+
+TEST_F(FlowAOverSockets, EitherSideCancelsAndBothAreTold) {
+  auto b = billing();
+  auto h = handset();
+  auto txn = synchronize(b, h);
+  call(b, {{"type", "cancel"}, {"txn", txn}, {"reason", "wrong order"}}, "cancelled");
+  auto notice = event(h, "cancelled");
+  EXPECT_EQ(str(notice, "by"), "merchant");
+  EXPECT_EQ(str(notice, "reason"), "wrong order");
+
+  auto txn2 = synchronize(b, h);
+  auto reply = call(h, {{"type", "cancel"}, {"txn", txn2}}, "cancelled");
+  EXPECT_EQ(str(reply, "by"), "payer");
+  EXPECT_EQ(str(event(b, "cancelled"), "by"), "payer");
+}
+
+TEST_F(FlowAOverSockets, AnOpenedTransactionExpires) {
+  auto b = billing();
+  auto h = handset();
+  auto txn = synchronize(b, h, {{"ttl_s", 1}});
+  EXPECT_EQ(str(event(b, "expired"), "txn"), txn);
+  EXPECT_EQ(str(event(h, "expired"), "txn"), txn);
+  refused(b, {{"type", "amount"}, {"txn", txn}, {"amount", 100}}, "txn_closed");
+}
+
+TEST_F(FlowAOverSockets, ADisconnectedTerminalCancelsAndCanAskLater) {
+  auto b = billing();
+  auto h = handset();
+  auto txn = synchronize(b, h);
+  b.close();
+  EXPECT_EQ(str(event(h, "cancelled"), "by"), "merchant");
+  // A settled payment stays visible to the merchant's other terminals.
+  auto b2 = billing("t-kahawa-02");
+  auto paid = pay(b2, h, 4200);
+  auto b3 = billing("t-kahawa-01");
+  auto status = call(b3, {{"type", "status"}, {"txn", str(paid, "txn")}}, "status");
+  EXPECT_EQ(str(status, "state"), "settled");
+  EXPECT_EQ(status.at("amount"), 4200);
+  refused(b3, {{"type", "status"}, {"txn", txn}}, "unknown_txn");
+}
+
+}  // namespace
+}  // namespace paysync::testing_support

@@ -1,0 +1,116 @@
+#include "switch_process.hpp"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <regex>
+#include <stdexcept>
+
+#ifndef PAYSYNC_DEFAULT_BINARY
+#error "PAYSYNC_DEFAULT_BINARY names the paysync binary under test"
+#endif
+
+namespace paysync::testing_support {
+
+std::string switch_process::binary() {
+  const char* path = std::getenv("PAYSYNC_BINARY");
+  return path && *path ? path : PAYSYNC_DEFAULT_BINARY;
+}
+
+switch_process::switch_process(std::string data_dir, std::vector<std::string> extra_args) {
+  std::vector<std::string> args{binary(),         "serve", "--data-dir",    data_dir,
+                                "--billing-port", "0",     "--paying-port", "0",
+                                "--workers",      "2",     "--shards",      "2"};
+  args.insert(args.end(), extra_args.begin(), extra_args.end());
+  int pipe_fds[2];
+  if (::pipe(pipe_fds) != 0) throw std::runtime_error("pipe failed");
+  pid_ = ::fork();
+  if (pid_ < 0) throw std::runtime_error("fork failed");
+  if (pid_ == 0) {
+    ::dup2(pipe_fds[1], STDOUT_FILENO);
+    ::dup2(pipe_fds[1], STDERR_FILENO);
+    ::close(pipe_fds[0]);
+    ::close(pipe_fds[1]);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  ::close(pipe_fds[1]);
+  reader_ = std::thread([this, fd = pipe_fds[0]] { read_output(fd); });
+
+  std::unique_lock lock(mutex_);
+  const std::regex ready(R"(PAYSYNC_READY billing=[^ ]*:(\d+) paying=[^ ]*:(\d+))");
+  std::smatch m;
+  const bool up = ready_.wait_for(lock, std::chrono::seconds(30),
+                                  [&] { return std::regex_search(output_, m, ready) || eof_; });
+  if (!up || (eof_ && !std::regex_search(output_, m, ready))) {
+    auto out = output_;
+    lock.unlock();
+    kill_hard();
+    throw std::runtime_error("paysync did not start:\n" + out);
+  }
+  billing_port_ = static_cast<std::uint16_t>(std::stoi(m[1]));
+  paying_port_ = static_cast<std::uint16_t>(std::stoi(m[2]));
+}
+
+switch_process::~switch_process() {
+  if (pid_ > 0) stop();
+  if (reader_.joinable()) reader_.join();
+}
+
+void switch_process::read_output(int fd) {
+  char buf[4096];
+  for (;;) {
+    auto n = ::read(fd, buf, sizeof(buf));
+    if (n <= 0) break;
+    std::lock_guard lock(mutex_);
+    output_.append(buf, static_cast<std::size_t>(n));
+    ready_.notify_all();
+  }
+  ::close(fd);
+  std::lock_guard lock(mutex_);
+  eof_ = true;
+  ready_.notify_all();
+}
+
+int switch_process::reap(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  int status = 0;
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto r = ::waitpid(pid_, &status, WNOHANG);
+    if (r == pid_) {
+      pid_ = -1;
+      if (reader_.joinable()) reader_.join();
+      return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return -2;
+}
+
+void switch_process::kill_hard() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGKILL);
+  reap(std::chrono::seconds(10));
+}
+
+int switch_process::stop() {
+  if (pid_ <= 0) return -1;
+  ::kill(pid_, SIGTERM);
+  int status = reap(std::chrono::seconds(15));
+  if (status == -2) {
+    kill_hard();
+    return -1;
+  }
+  return status;
+}
+
+std::string switch_process::output() const {
+  std::lock_guard lock(mutex_);
+  return output_;
+}
+
+}  // namespace paysync::testing_support
