@@ -9,7 +9,7 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev libboost-program-options1.81-dev
   liblmdb-dev lmdb-utils
   libsodium-dev libssl-dev libspdlog-dev
-  libopencv-dev libopencv-contrib-dev
+  libopencv-dev libopencv-contrib-dev opencv-data
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 
