@@ -3,5 +3,5 @@ paysync_add_test(protocols_net_tests
   SOURCES
     ${CMAKE_CURRENT_LIST_DIR}/ws_listener_test.cpp
     ${CMAKE_CURRENT_LIST_DIR}/ws_client_test.cpp
-  LIBS paysync_protocols spdlog::spdlog Threads::Threads
+  LIBS paysync_protocols Threads::Threads
   LABELS protocols)
