@@ -5,6 +5,7 @@
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#include <vector>
 
 namespace paysync::biometrics {
 namespace {
@@ -145,7 +146,8 @@ result<header_info> parse_pgm(bytes_view b) {
 // TIFF (classic, not BigTIFF): byte order, 42, offset of the first IFD; the
 // IFD's ImageWidth (256) and ImageLength (257) entries, SHORT or LONG. Also
 // refuses more than 4 samples per pixel or more than 16 bits per sample,
-// which would let a small header ask the decoder for a large buffer.
+// which would let a small header ask the decoder for a large buffer. Whole
+// when every strip (or tile) lies inside the file.
 result<header_info> parse_tiff(bytes_view b) {
   const bool little = b[0] == 'I';
   auto u16 = [&](std::size_t at) { return little ? read_le16(b, at) : read_be16(b, at); };
@@ -155,29 +157,48 @@ result<header_info> parse_tiff(bytes_view b) {
   if (ifd < 8 || ifd + 2 > b.size()) return refusal::undecodable;
   const std::size_t entries = u16(ifd);
   if (ifd + 2 + entries * 12 > b.size()) return refusal::undecodable;
+  // The values of a SHORT or LONG entry: inline when they fit in 4 bytes,
+  // else at an offset. Nothing for another type or values outside the file.
+  constexpr std::size_t max_values = 1u << 20;
+  auto values = [&](std::size_t entry) -> std::optional<std::vector<std::uint64_t>> {
+    const std::uint32_t type = u16(entry + 2), count = u32(entry + 4);
+    if ((type != 3 && type != 4) || count == 0 || count > max_values) return std::nullopt;
+    const std::size_t width = type == 3 ? 2 : 4;
+    std::size_t at = entry + 8;
+    if (count * width > 4) {
+      at = u32(entry + 8);
+      if (at > b.size() || count * width > b.size() - at) return std::nullopt;
+    }
+    std::vector<std::uint64_t> out(count);
+    for (std::size_t i = 0; i < count; ++i) out[i] = width == 2 ? u16(at + 2 * i) : u32(at + 4 * i);
+    return out;
+  };
   std::uint64_t width = 0, height = 0, samples = 1, bits = 1;
+  std::vector<std::uint64_t> offsets, byte_counts;
   for (std::size_t i = 0; i < entries; ++i) {
     const std::size_t entry = ifd + 2 + i * 12;
-    const std::uint32_t tag = u16(entry), type = u16(entry + 2), count = u32(entry + 4);
-    std::uint64_t value = 0;
-    if (type == 3) {
-      value = u16(entry + 8);  // SHORT, left-justified in the value field
-    } else if (type == 4) {
-      value = u32(entry + 8);
-    } else {
+    const std::uint32_t tag = u16(entry);
+    if (tag != 256 && tag != 257 && tag != 258 && tag != 277 && tag != 273 && tag != 279 &&
+        tag != 324 && tag != 325) {
       continue;
     }
-    if (tag == 256) width = value;
-    if (tag == 257) height = value;
-    if (tag == 277) samples = value;
-    // BitsPerSample with several samples points elsewhere; its values are
-    // checked by the decoder, the count by the samples-per-pixel bound.
-    if (tag == 258 && count == 1) bits = value;
+    auto v = values(entry);
+    if (!v) return refusal::undecodable;
+    if (tag == 256) width = v->front();
+    if (tag == 257) height = v->front();
+    if (tag == 258) bits = *std::max_element(v->begin(), v->end());
+    if (tag == 277) samples = v->front();
+    if (tag == 273 || tag == 324) offsets = std::move(*v);
+    if (tag == 279 || tag == 325) byte_counts = std::move(*v);
   }
   if (samples == 0 || samples > 4 || bits == 0 || bits > 16) return refusal::undecodable;
   auto size = checked_size(width, height);
   if (!size) return size.error();
-  return header_info{*size, true};
+  bool complete = !offsets.empty() && offsets.size() == byte_counts.size();
+  for (std::size_t i = 0; complete && i < offsets.size(); ++i) {
+    complete = offsets[i] <= b.size() && byte_counts[i] <= b.size() - offsets[i];
+  }
+  return header_info{*size, complete};
 }
 
 result<header_info> parse_header(bytes_view bytes) {

@@ -31,7 +31,8 @@ struct quality_limits {
   // Blank: the standard deviation of grey levels is below this.
   double min_stddev = 6.0;
   // Saturated: more than this fraction of pixels sits at <= 2 or >= 253.
-  double max_saturated_fraction = 0.6;
+  // (FVC2000 DB4 fingerprints on their white background reach 0.68.)
+  double max_saturated_fraction = 0.85;
   // Noise-like: the correlation of each pixel with its right and lower
   // neighbour (mean of the two) is below this. Photographs of faces, eyes and
   // fingers are smooth at the pixel scale (>= 0.6 in our data); white noise
