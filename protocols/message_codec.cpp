@@ -1,8 +1,9 @@
 #include "protocols/message_codec.hpp"
 
-#include <array>
+#include <sodium.h>
+
+#include <algorithm>
 #include <boost/json.hpp>
-#include <ctime>
 
 #include "protocols/money.hpp"
 
@@ -61,6 +62,16 @@ std::string_view to_code(wire_error e) noexcept {
       return "amount_mismatch";
     case wire_error::insufficient_funds:
       return "insufficient_funds";
+    case wire_error::velocity_limit:
+      return "velocity_limit";
+    case wire_error::refund_exceeds_payment:
+      return "refund_exceeds_payment";
+    case wire_error::idempotency_conflict:
+      return "idempotency_conflict";
+    case wire_error::unknown_merchant:
+      return "unknown_merchant";
+    case wire_error::merchant_offline:
+      return "merchant_offline";
     case wire_error::busy:
       return "busy";
     case wire_error::internal:
@@ -150,6 +161,63 @@ class fields {
     return money_field{*amount, std::move(*currency)};
   }
 
+  // A JSON array field of objects, each read by `read_one` (which gets the
+  // element's fields and its index). Bounded by `max_count`.
+  template <class T, class Read>
+  boost::system::result<std::vector<T>, decode_failure> list(std::string_view name,
+                                                             std::size_t max_count,
+                                                             Read read_one) const {
+    auto it = object_.find(name);
+    if (it == object_.end() || !it->value().is_array()) {
+      return fail("field \"" + std::string(name) + "\" (an array) is required");
+    }
+    const auto& array = it->value().get_array();
+    if (array.empty() || array.size() > max_count) {
+      return fail("\"" + std::string(name) + "\" must hold 1 to " + std::to_string(max_count) +
+                  " entries");
+    }
+    std::vector<T> out;
+    out.reserve(array.size());
+    for (std::size_t i = 0; i < array.size(); ++i) {
+      if (!array[i].is_object()) {
+        return fail("\"" + std::string(name) + "\"[" + std::to_string(i) + "] must be an object");
+      }
+      auto one = read_one(fields(array[i].get_object()), i);
+      if (!one) {
+        auto failure = one.error();
+        failure.message = std::string(name) + "[" + std::to_string(i) + "]: " + failure.message;
+        return failure;
+      }
+      out.push_back(std::move(*one));
+    }
+    return out;
+  }
+
+  // An integer in [low, high].
+  boost::system::result<std::int64_t, decode_failure> bounded(std::string_view name,
+                                                              std::int64_t low,
+                                                              std::int64_t high) const {
+    auto v = integer(name);
+    if (!v) return fail("field \"" + std::string(name) + "\" must be an integer");
+    if (*v < low || *v > high) {
+      return fail("\"" + std::string(name) + "\" must be between " + std::to_string(low) + " and " +
+                  std::to_string(high));
+    }
+    return v;
+  }
+
+  boost::system::result<std::vector<order_line>, decode_failure> order_lines() const {
+    return list<order_line>(
+        "lines", max_order_lines,
+        [](const fields& f, std::size_t) -> boost::system::result<order_line, decode_failure> {
+          auto sku = f.string("sku", max_sku_bytes);
+          if (!sku) return sku.error();
+          auto qty = f.bounded("qty", 1, max_item_quantity);
+          if (!qty) return qty.error();
+          return order_line{std::move(*sku), *qty};
+        });
+  }
+
  private:
   const json::object& object_;
 };
@@ -157,7 +225,54 @@ class fields {
 struct envelope {
   json::value ref;
   std::string type;
+  std::string idempotency_key;
+  std::string fingerprint;
 };
+
+// Serialises with every object's keys sorted, so a retry whose client wrote
+// the fields in another order has the same content.
+void write_canonical(const json::value& v, std::string& out) {
+  if (!v.is_object()) {
+    if (v.is_array()) {
+      out.push_back('[');
+      bool first = true;
+      for (const auto& e : v.get_array()) {
+        if (!first) out.push_back(',');
+        first = false;
+        write_canonical(e, out);
+      }
+      out.push_back(']');
+    } else {
+      out += json::serialize(v);
+    }
+    return;
+  }
+  std::vector<const json::key_value_pair*> members;
+  for (const auto& kv : v.get_object()) members.push_back(&kv);
+  std::sort(members.begin(), members.end(), [](auto* a, auto* b) { return a->key() < b->key(); });
+  out.push_back('{');
+  bool first = true;
+  for (const auto* kv : members) {
+    if (!first) out.push_back(',');
+    first = false;
+    out += json::serialize(json::value(kv->key()));
+    out.push_back(':');
+    write_canonical(kv->value(), out);
+  }
+  out.push_back('}');
+}
+
+std::string fingerprint_of(json::object message) {
+  message.erase("ref");
+  message.erase("idempotency_key");
+  std::string canonical;
+  write_canonical(message, canonical);
+  std::string digest(16, '\0');
+  crypto_generichash(reinterpret_cast<unsigned char*>(digest.data()), digest.size(),
+                     reinterpret_cast<const unsigned char*>(canonical.data()), canonical.size(),
+                     nullptr, 0);
+  return digest;
+}
 
 // Parses the frame and reads the fields every message has.
 boost::system::result<envelope, decode_failure> open_envelope(std::string_view frame,
@@ -190,17 +305,27 @@ boost::system::result<envelope, decode_failure> open_envelope(std::string_view f
                           env.ref};
   }
   env.type = std::string(t->value().get_string());
+  if (auto k = o.find("idempotency_key"); k != o.end() && !k->value().is_null()) {
+    if (!k->value().is_string() || k->value().get_string().empty() ||
+        k->value().get_string().size() > max_idempotency_key_bytes) {
+      return decode_failure{wire_error::bad_message,
+                            "\"idempotency_key\" must be a string of 1 to 64 bytes", env.ref};
+    }
+    env.idempotency_key = std::string(k->value().get_string());
+    env.fingerprint = fingerprint_of(o);
+  }
   return env;
 }
 
 template <class Body>
-decode_result<Body> with_ref(boost::system::result<Body, decode_failure> body, json::value ref) {
+decode_result<Body> with_envelope(boost::system::result<Body, decode_failure> body, envelope env) {
   if (!body) {
     auto failure = body.error();
-    failure.ref = std::move(ref);
+    failure.ref = std::move(env.ref);
     return failure;
   }
-  return inbound<Body>{std::move(ref), std::move(*body)};
+  return inbound<Body>{std::move(env.ref), std::move(*body), std::move(env.idempotency_key),
+                       std::move(env.fingerprint)};
 }
 
 using billing_parse = boost::system::result<billing_body, decode_failure>;
@@ -234,7 +359,65 @@ billing_parse parse_billing(const std::string& type, const fields& f) {
       if (*ttl < 1) return f.fail("\"ttl_s\" must be at least 1");
       m.ttl_s = *ttl;
     }
+    auto push_msisdn = f.optional_string("push_msisdn", 20);
+    if (!push_msisdn) return push_msisdn.error();
+    auto push_customer = f.optional_string("push_customer", max_id_bytes);
+    if (!push_customer) return push_customer.error();
+    if (!push_msisdn->empty() && !push_customer->empty()) {
+      return f.fail("give \"push_msisdn\" or \"push_customer\", not both");
+    }
+    m.push_msisdn = std::move(*push_msisdn);
+    m.push_customer = std::move(*push_customer);
+    auto qr = f.optional_string("qr", 8);
+    if (!qr) return qr.error();
+    if (*qr == "png") {
+      m.qr = qr_format::png;
+    } else if (*qr == "svg") {
+      m.qr = qr_format::svg;
+    } else if (!qr->empty()) {
+      return f.fail("\"qr\" must be \"png\" or \"svg\"");
+    }
     return m;
+  }
+  if (type == "catalogue") {
+    auto txn = f.string("txn", max_id_bytes);
+    if (!txn) return txn.error();
+    auto items = f.list<catalogue_item>(
+        "items", max_catalogue_items,
+        [](const fields& item,
+           std::size_t) -> boost::system::result<catalogue_item, decode_failure> {
+          auto sku = item.string("sku", max_sku_bytes);
+          if (!sku) return sku.error();
+          auto name = item.string("name", max_item_name_bytes);
+          if (!name) return name.error();
+          auto price = item.bounded("price", 0, max_amount_minor);
+          if (!price) return price.error();
+          std::int64_t max_qty = max_item_quantity;
+          if (item.has("max_qty")) {
+            auto q = item.bounded("max_qty", 1, max_item_quantity);
+            if (!q) return q.error();
+            max_qty = *q;
+          }
+          return catalogue_item{std::move(*sku), std::move(*name), *price, max_qty};
+        });
+    if (!items) return items.error();
+    for (std::size_t i = 0; i < items->size(); ++i) {
+      for (std::size_t j = 0; j < i; ++j) {
+        if ((*items)[i].sku == (*items)[j].sku) {
+          return f.fail("items: sku \"" + (*items)[i].sku + "\" appears twice");
+        }
+      }
+    }
+    return catalogue_msg{std::move(*txn), std::move(*items)};
+  }
+  if (type == "refund") {
+    auto txn = f.string("txn", max_id_bytes);
+    if (!txn) return txn.error();
+    auto amount = f.money();
+    if (!amount) return amount.error();
+    auto reason = f.optional_string("reason", max_reason_bytes);
+    if (!reason) return reason.error();
+    return refund_msg{std::move(*txn), std::move(*amount), std::move(*reason)};
   }
   if (type == "amount") {
     auto txn = f.string("txn", max_id_bytes);
@@ -258,8 +441,8 @@ billing_parse parse_billing(const std::string& type, const fields& f) {
   if (type == "ping") return ping_msg{};
   return decode_failure{wire_error::unknown_type,
                         "unknown message type \"" + type.substr(0, 64) +
-                            "\" for a billing terminal (expected hello, open, amount, cancel, "
-                            "status or ping)",
+                            "\" for a billing terminal (expected hello, open, amount, catalogue, "
+                            "cancel, refund, status or ping)",
                         {}};
 }
 
@@ -310,11 +493,70 @@ paying_parse parse_paying(const std::string& type, const fields& f) {
     if (!reason) return reason.error();
     return cancel_msg{std::move(*txn), std::move(*reason)};
   }
+  if (type == "pay_merchant") {
+    auto till = f.string("till", 32);
+    if (!till) return till.error();
+    return pay_merchant_msg{std::move(*till)};
+  }
+  if (type == "order") {
+    auto txn = f.string("txn", max_id_bytes);
+    if (!txn) return txn.error();
+    auto lines = f.order_lines();
+    if (!lines) return lines.error();
+    auto note = f.optional_string("note", max_note_bytes);
+    if (!note) return note.error();
+    return order_msg{std::move(*txn), std::move(*lines), std::move(*note)};
+  }
+  if (type == "history") {
+    history_msg m;
+    if (f.has("before")) {
+      auto before = f.bounded("before", 1, INT64_MAX);
+      if (!before) return before.error();
+      m.before = static_cast<std::uint64_t>(*before);
+    }
+    if (f.has("limit")) {
+      auto limit = f.bounded("limit", 1, static_cast<std::int64_t>(max_history_page));
+      if (!limit) return limit.error();
+      m.limit = static_cast<std::size_t>(*limit);
+    }
+    return m;
+  }
+  if (type == "ping") return ping_msg{};
+  return decode_failure{
+      wire_error::unknown_type,
+      "unknown message type \"" + type.substr(0, 64) +
+          "\" for a handset (expected join, pay_merchant, confirm_merchant, order, "
+          "confirm_amount, cancel, history or ping)",
+      {}};
+}
+
+using centre_parse = boost::system::result<centre_body, decode_failure>;
+
+centre_parse parse_centre(const std::string& type, const fields& f) {
+  if (type == "hello") {
+    auto centre = f.string("centre", max_id_bytes);
+    if (!centre) return centre.error();
+    return centre_hello_msg{std::move(*centre)};
+  }
+  if (type == "forward_order") {
+    forward_order_msg m;
+    auto till = f.string("till", 32);
+    if (!till) return till.error();
+    auto msisdn = f.string("msisdn", 20);
+    if (!msisdn) return msisdn.error();
+    auto lines = f.order_lines();
+    if (!lines) return lines.error();
+    auto note = f.optional_string("note", max_note_bytes);
+    if (!note) return note.error();
+    auto reference = f.optional_string("reference", max_reference_bytes);
+    if (!reference) return reference.error();
+    return forward_order_msg{std::move(*till), std::move(*msisdn), std::move(*lines),
+                             std::move(*note), std::move(*reference)};
+  }
   if (type == "ping") return ping_msg{};
   return decode_failure{wire_error::unknown_type,
                         "unknown message type \"" + type.substr(0, 64) +
-                            "\" for a handset (expected join, confirm_merchant, confirm_amount, "
-                            "cancel or ping)",
+                            "\" for an order centre (expected hello, forward_order or ping)",
                         {}};
 }
 
@@ -324,33 +566,9 @@ decode_result<Body> decode(std::string_view frame, Parser parse) {
   auto env = open_envelope(frame, parsed);
   if (!env) return env.error();
   fields f(parsed.get_object());
-  return with_ref<Body>(parse(env->type, f), std::move(env->ref));
+  auto body = parse(env->type, f);
+  return with_envelope<Body>(std::move(body), std::move(*env));
 }
-
-void put_ref(json::object& o, const json::value& ref) {
-  if (!ref.is_null()) o["ref"] = ref;
-}
-
-json::object merchant_object(const merchant_view& m) {
-  return json::object{{"id", m.id},     {"name", m.name},         {"till", m.till},
-                      {"city", m.city}, {"category", m.category}, {"currency", m.currency}};
-}
-
-json::object settlement_object(std::string_view type, const json::value& ref,
-                               const settlement_view& s) {
-  json::object o{{"type", type}};
-  put_ref(o, ref);
-  o.insert({{"txn", s.txn},
-            {"merchant", json::object{{"id", s.merchant_id}, {"name", s.merchant_name}}},
-            {"amount", s.amount.amount_minor},
-            {"currency", s.amount.currency},
-            {"sequence", s.sequence},
-            {"settled_at", format_timestamp(s.settled_unix_ms)}});
-  if (!s.reference.empty()) o["reference"] = s.reference;
-  return o;
-}
-
-std::string finish(const json::object& o) { return json::serialize(o); }
 
 }  // namespace
 
@@ -362,157 +580,8 @@ decode_result<paying_body> decode_paying(std::string_view frame) {
   return decode<paying_body>(frame, parse_paying);
 }
 
-std::string format_timestamp(std::int64_t unix_ms) {
-  std::int64_t seconds = unix_ms / 1000;
-  std::int64_t millis = unix_ms % 1000;
-  if (millis < 0) {
-    millis += 1000;
-    seconds -= 1;
-  }
-  std::time_t t = static_cast<std::time_t>(seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  std::array<char, 64> buf{};
-  std::snprintf(buf.data(), buf.size(), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<int>(millis));
-  return buf.data();
-}
-
-std::string encode_error(const json::value& ref, wire_error code, std::string_view message,
-                         std::string_view txn) {
-  json::object o{{"type", "error"}};
-  put_ref(o, ref);
-  o["code"] = to_code(code);
-  o["message"] = message;
-  if (!txn.empty()) o["txn"] = txn;
-  return finish(o);
-}
-
-std::string encode_pong(const json::value& ref, std::int64_t now_unix_ms) {
-  json::object o{{"type", "pong"}};
-  put_ref(o, ref);
-  o["server_time"] = format_timestamp(now_unix_ms);
-  return finish(o);
-}
-
-std::string encode_welcome(const json::value& ref, std::string_view terminal,
-                           const merchant_view& merchant, std::int64_t now_unix_ms) {
-  json::object o{{"type", "welcome"}};
-  put_ref(o, ref);
-  o["terminal"] = terminal;
-  o["merchant"] = merchant_object(merchant);
-  o["server_time"] = format_timestamp(now_unix_ms);
-  return finish(o);
-}
-
-std::string encode_opened(const json::value& ref, const opened_view& v) {
-  json::object o{{"type", "opened"}};
-  put_ref(o, ref);
-  o["txn"] = v.txn;
-  o["code"] = v.code;
-  o["till"] = v.till;
-  o["link"] = v.link;
-  o["expires_at"] = format_timestamp(v.expires_unix_ms);
-  o["ttl_s"] = v.ttl_s;
-  o["currency"] = v.currency;
-  if (v.amount) o["amount"] = v.amount->amount_minor;
-  if (!v.reference.empty()) o["reference"] = v.reference;
-  return finish(o);
-}
-
-std::string encode_ack(const json::value& ref, std::string_view for_type, std::string_view txn) {
-  json::object o{{"type", "ack"}};
-  put_ref(o, ref);
-  o["for"] = for_type;
-  o["txn"] = txn;
-  return finish(o);
-}
-
-std::string encode_synchronized(std::string_view txn,
-                                const std::map<std::string, std::string>& payer) {
-  json::object attributes;
-  for (const auto& [k, v] : payer) attributes[k] = v;
-  return finish(json::object{{"type", "synchronized"}, {"txn", txn}, {"payer", attributes}});
-}
-
-std::string encode_settled(const settlement_view& s) {
-  return finish(settlement_object("settled", {}, s));
-}
-
-std::string encode_cancelled(const json::value& ref, std::string_view txn, std::string_view by,
-                             std::string_view reason) {
-  json::object o{{"type", "cancelled"}};
-  put_ref(o, ref);
-  o["txn"] = txn;
-  o["by"] = by;
-  if (!reason.empty()) o["reason"] = reason;
-  return finish(o);
-}
-
-std::string encode_expired(std::string_view txn) {
-  return finish(json::object{{"type", "expired"}, {"txn", txn}});
-}
-
-std::string encode_failed(std::string_view txn, wire_error code, std::string_view message,
-                          const json::value& ref) {
-  json::object o{{"type", "failed"}};
-  put_ref(o, ref);
-  o["txn"] = txn;
-  o["code"] = to_code(code);
-  o["message"] = message;
-  return finish(o);
-}
-
-std::string encode_status(const json::value& ref, const status_view& v) {
-  json::object o{{"type", "status"}};
-  put_ref(o, ref);
-  o["txn"] = v.txn;
-  o["state"] = v.state;
-  if (v.amount) {
-    o["amount"] = v.amount->amount_minor;
-    o["currency"] = v.amount->currency;
-  }
-  if (v.settlement) {
-    auto settlement = settlement_object("settled", {}, *v.settlement);
-    settlement.erase("type");
-    o["settlement"] = std::move(settlement);
-  }
-  return finish(o);
-}
-
-std::string encode_merchant(const json::value& ref, std::string_view txn,
-                            const merchant_view& merchant, const std::optional<money_field>& amount,
-                            std::int64_t expires_unix_ms) {
-  json::object o{{"type", "merchant"}};
-  put_ref(o, ref);
-  o["txn"] = txn;
-  o["merchant"] = merchant_object(merchant);
-  if (amount) {
-    o["amount"] = amount->amount_minor;
-    o["currency"] = amount->currency;
-  }
-  o["expires_at"] = format_timestamp(expires_unix_ms);
-  return finish(o);
-}
-
-std::string encode_amount_offer(std::string_view txn, const money_field& amount,
-                                std::string_view merchant_name) {
-  json::object o{{"type", "amount"},
-                 {"txn", txn},
-                 {"amount", amount.amount_minor},
-                 {"currency", amount.currency},
-                 {"merchant_name", merchant_name}};
-  o["display"] = format_money(amount.amount_minor, amount.currency);
-  return finish(o);
-}
-
-std::string encode_receipt(const json::value& ref, const settlement_view& s,
-                           std::string_view payer_name) {
-  json::object o = settlement_object("receipt", ref, s);
-  o["payer_name"] = payer_name;
-  o["display"] = format_money(s.amount.amount_minor, s.amount.currency);
-  return finish(o);
+decode_result<centre_body> decode_centre(std::string_view frame) {
+  return decode<centre_body>(frame, parse_centre);
 }
 
 }  // namespace paysync::protocols

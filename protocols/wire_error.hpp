@@ -38,6 +38,12 @@ enum class wire_error : std::uint8_t {
   currency_mismatch,  // not the merchant's or the payer's currency
   amount_mismatch,    // confirm_amount does not match the amount on offer
   insufficient_funds,
+  velocity_limit,          // the payer's recent payments exceed the count or sum allowed
+  refund_exceeds_payment,  // refunds would exceed what was paid
+  idempotency_conflict,    // an idempotency key reused with different content
+  // merchants and orders
+  unknown_merchant,  // no merchant has this till (or id)
+  merchant_offline,  // the merchant has no billing terminal connected
   // the switch
   busy,      // a bounded queue is full; retry later
   internal,  // a fault inside the switch; nothing was charged

@@ -127,6 +127,9 @@ result<seed_summary> seed_demo_data(directory_store& directory, ledger_store& le
       terminal("t-dawa-01", "m-dawa"),
       terminal("t-closed-01", "m-closed"),
       terminal("t-kahawa-99", "m-kahawa", party_status::blocked),  // a revoked terminal
+      // An order-receiving centre (claims 25, 29): takes orders by phone.
+      terminal_record{"oc-nairobi", "", party_status::active, terminal_role::order_centre,
+                      "Nairobi Order Centre"},
   };
   const std::vector<user_record> users = {
       make_user("u-1001", "254700000001", "Amina Wanjiru",

@@ -67,7 +67,11 @@ bool valid(const merchant_record& m) noexcept {
   return true;
 }
 bool valid(const terminal_record& t) noexcept {
-  return bounded_id(t.id, max_id_bytes) && merchant_id_ok(t.merchant_id) && status_ok(t.status);
+  const bool merchant_ok = t.role == terminal_role::order_centre ? t.merchant_id.empty()
+                           : t.role == terminal_role::billing    ? merchant_id_ok(t.merchant_id)
+                                                                 : false;
+  return bounded_id(t.id, max_id_bytes) && merchant_ok && status_ok(t.status) &&
+         t.name.size() <= max_text_bytes;
 }
 bool valid(const user_record& u) noexcept {
   if (!bounded_id(u.id, max_id_bytes) || !digits_ok(u.msisdn, max_msisdn_digits) ||

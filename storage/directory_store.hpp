@@ -32,10 +32,17 @@ struct merchant_record {
   friend bool operator==(const merchant_record&, const merchant_record&) = default;
 };
 
+enum class terminal_role : std::uint8_t {
+  billing = 1,       // a merchant's billing terminal; merchant_id names its merchant
+  order_centre = 2,  // an order-receiving centre (claims 25, 29); merchant_id is empty
+};
+
 struct terminal_record {
-  std::string id;  // "t-kahawa-01"
+  std::string id;  // "t-kahawa-01", "oc-nairobi"
   std::string merchant_id;
   party_status status = party_status::active;
+  terminal_role role = terminal_role::billing;
+  std::string name;  // shown to merchants for order centres; optional for billing terminals
   friend bool operator==(const terminal_record&, const terminal_record&) = default;
 };
 

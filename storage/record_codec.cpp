@@ -210,22 +210,38 @@ result<merchant_record> decode_merchant(std::string_view id, std::string_view by
   return m;
 }
 
+// Terminals are at version 2 (role and name added); version 1 records are
+// billing terminals without a name.
+constexpr std::uint8_t terminal_version = 2;
+
 void encode_terminal(const terminal_record& t, std::string& out) {
   writer w(out);
-  w.u8(format_version);
+  w.u8(terminal_version);
   w.u8(static_cast<std::uint8_t>(t.status));
   w.str(t.merchant_id);
+  w.u8(static_cast<std::uint8_t>(t.role));
+  w.str(t.name);
 }
 
 result<terminal_record> decode_terminal(std::string_view id, std::string_view bytes) {
   reader r(bytes);
-  if (r.u8() != format_version) return store_error::corrupt;
+  const std::uint8_t version = r.u8();
+  if (version != format_version && version != terminal_version) return store_error::corrupt;
   std::uint8_t status = r.u8();
   if (!valid_status(status)) return store_error::corrupt;
   terminal_record t;
   t.id = id;
   t.status = static_cast<party_status>(status);
   t.merchant_id = r.str();
+  if (version == terminal_version) {
+    const std::uint8_t role = r.u8();
+    if (role != static_cast<std::uint8_t>(terminal_role::billing) &&
+        role != static_cast<std::uint8_t>(terminal_role::order_centre)) {
+      return store_error::corrupt;
+    }
+    t.role = static_cast<terminal_role>(role);
+    t.name = r.str();
+  }
   if (!r.done()) return store_error::corrupt;
   return t;
 }

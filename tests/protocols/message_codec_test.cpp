@@ -159,15 +159,16 @@ TEST(MessageCodec, EncodesErrorsWithCodeRefAndTxn) {
 }
 
 TEST(MessageCodec, EncodesOpenedAndSettlementMessages) {
-  opened_view v{"tx0001abc",
-                "123456",
-                "500100",
-                "http://h/pay/m/lk",
-                1764057600000,
-                300,
-                money_field{1250, "KES"},
-                "KES",
-                "order-1"};
+  opened_view v;
+  v.txn = "tx0001abc";
+  v.code = "123456";
+  v.till = "500100";
+  v.link = "http://h/pay/m/lk";
+  v.expires_unix_ms = 1764057600000;
+  v.ttl_s = 300;
+  v.amount = money_field{1250, "KES"};
+  v.currency = "KES";
+  v.reference = "order-1";
   auto o = parse(encode_opened(json::value(3), v));
   EXPECT_EQ(o["type"], "opened");
   EXPECT_EQ(o["ref"], 3);
@@ -184,6 +185,114 @@ TEST(MessageCodec, EncodesOpenedAndSettlementMessages) {
   EXPECT_EQ(receipt["type"], "receipt");
   EXPECT_EQ(receipt["display"], "12.50 KES");
   EXPECT_EQ(receipt["merchant"].as_object()["name"], "Kahawa");
+}
+
+TEST(MessageCodec, DecodesCataloguesStrictly) {
+  auto ok = decode_billing(
+      R"({"type":"catalogue","txn":"tx1","items":[{"sku":"latte","name":"Latte","price":350,)"
+      R"("max_qty":4},{"sku":"bun","name":"Bun","price":0}]})");
+  const auto& c = body_as<catalogue_msg>(ok);
+  ASSERT_EQ(c.items.size(), 2u);
+  EXPECT_EQ(c.items[0], (catalogue_item{"latte", "Latte", 350, 4}));
+  EXPECT_EQ(c.items[1].max_qty, 999) << "max_qty defaults to the limit";
+  for (const char* frame :
+       {R"({"type":"catalogue","txn":"t","items":[]})",
+        R"({"type":"catalogue","txn":"t","items":{}})",
+        R"({"type":"catalogue","txn":"t","items":[1]})",
+        R"({"type":"catalogue","txn":"t","items":[{"sku":"a","name":"A","price":-1}]})",
+        R"({"type":"catalogue","txn":"t","items":[{"sku":"a","name":"A","price":1.5}]})",
+        R"({"type":"catalogue","txn":"t","items":[{"sku":"a","name":"A","price":1,"max_qty":0}]})",
+        R"({"type":"catalogue","txn":"t","items":[{"sku":"a","price":1}]})",
+        R"({"type":"catalogue","txn":"t","items":[{"sku":"a","name":"A","price":1},)"
+        R"({"sku":"a","name":"B","price":2}]})"}) {
+    auto r = decode_billing(frame);
+    ASSERT_FALSE(r) << frame;
+    EXPECT_EQ(r.error().code, wire_error::bad_message) << frame;
+  }
+  std::string many = R"({"type":"catalogue","txn":"t","items":[)";
+  for (int i = 0; i < 201; ++i) {
+    many += (i ? "," : "") + std::string(R"({"sku":"s)") + std::to_string(i) +
+            R"(","name":"n","price":1})";
+  }
+  EXPECT_FALSE(decode_billing(many + "]}")) << "at most 200 items";
+}
+
+TEST(MessageCodec, DecodesOrdersPaymentsToMerchantsAndHistory) {
+  auto order = decode_paying(
+      R"({"type":"order","txn":"tx1","lines":[{"sku":"latte","qty":2}],"note":"no sugar"})");
+  EXPECT_EQ(body_as<order_msg>(order).lines, (std::vector<order_line>{{"latte", 2}}));
+  EXPECT_EQ(body_as<order_msg>(order).note, "no sugar");
+  EXPECT_FALSE(decode_paying(R"({"type":"order","txn":"tx1","lines":[{"sku":"x","qty":0}]})"));
+  EXPECT_FALSE(decode_paying(R"({"type":"order","txn":"tx1","lines":[{"sku":"x","qty":1000}]})"));
+  EXPECT_FALSE(decode_paying(R"({"type":"order","txn":"tx1"})"));
+  EXPECT_EQ(
+      body_as<pay_merchant_msg>(decode_paying(R"({"type":"pay_merchant","till":"500100"})")).till,
+      "500100");
+  auto history = decode_paying(R"({"type":"history","before":17,"limit":5})");
+  EXPECT_EQ(body_as<history_msg>(history).before, 17u);
+  EXPECT_EQ(body_as<history_msg>(history).limit, 5u);
+  EXPECT_EQ(body_as<history_msg>(decode_paying(R"({"type":"history"})")).limit, 20u);
+  EXPECT_FALSE(decode_paying(R"({"type":"history","limit":51})"));
+  EXPECT_FALSE(decode_paying(R"({"type":"history","before":0})"));
+}
+
+TEST(MessageCodec, DecodesOpenForPushAndQr) {
+  auto r = decode_billing(R"({"type":"open","push_msisdn":"254700000001","qr":"svg"})");
+  EXPECT_EQ(body_as<open_msg>(r).push_msisdn, "254700000001");
+  EXPECT_EQ(body_as<open_msg>(r).qr, qr_format::svg);
+  EXPECT_FALSE(decode_billing(R"({"type":"open","qr":"gif"})"));
+  EXPECT_FALSE(decode_billing(R"({"type":"open","push_msisdn":"1","push_customer":"c"})"));
+}
+
+TEST(MessageCodec, DecodesOrderCentreMessages) {
+  auto hello = decode_centre(R"({"type":"hello","centre":"oc-nairobi"})");
+  EXPECT_EQ(body_as<centre_hello_msg>(hello).centre, "oc-nairobi");
+  auto fwd = decode_centre(R"({"type":"forward_order","till":"500200","msisdn":"254700000002",)"
+                           R"("lines":[{"sku":"sukuma","qty":3}],"reference":"call-88"})");
+  EXPECT_EQ(body_as<forward_order_msg>(fwd).msisdn, "254700000002");
+  EXPECT_EQ(body_as<forward_order_msg>(fwd).reference, "call-88");
+  EXPECT_FALSE(decode_centre(R"({"type":"forward_order","till":"500200","lines":[]})"));
+  EXPECT_EQ(decode_centre(R"({"type":"open"})").error().code, wire_error::unknown_type);
+}
+
+TEST(MessageCodec, IdempotencyFingerprintsIgnoreRefAndKeyOrder) {
+  auto a = decode_billing(
+      R"({"type":"amount","ref":1,"idempotency_key":"k1","txn":"t","amount":5,"currency":"KES"})");
+  auto b = decode_billing(
+      R"({"currency":"KES","amount":5,"txn":"t","idempotency_key":"k1","type":"amount","ref":"x"})");
+  auto c = decode_billing(
+      R"({"type":"amount","idempotency_key":"k1","txn":"t","amount":6,"currency":"KES"})");
+  ASSERT_TRUE(a && b && c);
+  EXPECT_EQ(a->idempotency_key, "k1");
+  EXPECT_EQ(a->fingerprint.size(), 16u);
+  EXPECT_EQ(a->fingerprint, b->fingerprint);
+  EXPECT_NE(a->fingerprint, c->fingerprint);
+  auto none = decode_billing(R"({"type":"ping"})");
+  EXPECT_TRUE(none->idempotency_key.empty());
+  EXPECT_TRUE(none->fingerprint.empty());
+  EXPECT_FALSE(decode_billing(R"({"type":"ping","idempotency_key":""})"));
+  EXPECT_FALSE(decode_billing(R"({"type":"ping","idempotency_key":7})"));
+}
+
+TEST(MessageCodec, EncodesTheCommerceMessages) {
+  auto cat = parse(encode_catalogue("tx1", {{"latte", "Latte", 350, 4}}, "KES"));
+  EXPECT_EQ(cat["items"].as_array()[0].as_object()["display"], "3.50 KES");
+  auto order = parse(encode_order("tx1", {{"latte", 2}}, ""));
+  EXPECT_EQ(order["lines"].as_array()[0].as_object()["qty"], 2);
+  EXPECT_FALSE(order.contains("note"));
+  auto history = parse(
+      encode_history(json::value("h"),
+                     {{"tx1", "payment", "debit", 9, "m-kahawa", "Kahawa", {350, "KES"}, 0}}, 9));
+  EXPECT_EQ(history["entries"].as_array().size(), 1u);
+  EXPECT_EQ(history["next_before"], 9);
+  auto refunded = parse(encode_refunded({}, {"tx1", "rf1", {100, "KES"}, 300, 12, 0}));
+  EXPECT_EQ(refunded["refunded_total"], 300);
+  opened_view v;
+  v.txn = "tx1";
+  v.qr_png = std::string("\x89PNG", 4);
+  auto opened = parse(encode_opened({}, v));
+  EXPECT_EQ(opened["qr_png"], "data:image/png;base64,iVBORw==");
+  EXPECT_EQ(opened["initiated_by"], "merchant");
 }
 
 TEST(MessageCodec, FormatsTimestampsInUtc) {

@@ -33,7 +33,7 @@ TEST_F(DemoSeed, SeedsTheDocumentedDataSet) {
   ASSERT_TRUE(summary.has_value()) << to_string(summary.error());
   EXPECT_TRUE(summary->seeded);
   EXPECT_EQ(summary->merchants, 4u);
-  EXPECT_EQ(summary->terminals, 6u);
+  EXPECT_EQ(summary->terminals, 7u);
   EXPECT_EQ(summary->users, 5u);
   EXPECT_EQ(summary->fundings, 5u);
 
@@ -60,6 +60,12 @@ TEST_F(DemoSeed, SeedsTheDocumentedDataSet) {
   EXPECT_EQ(directory().find_terminal("t-closed-01")->merchant_id, "m-closed");
   EXPECT_EQ(directory().find_terminal("t-kahawa-99")->status, party_status::blocked);
   EXPECT_EQ(directory().find_terminal("t-kahawa-01")->status, party_status::active);
+  EXPECT_EQ(directory().find_terminal("t-kahawa-01")->role, terminal_role::billing);
+  auto centre = directory().find_terminal("oc-nairobi");
+  ASSERT_TRUE(centre.has_value());
+  EXPECT_EQ(centre->role, terminal_role::order_centre);
+  EXPECT_EQ(centre->name, "Nairobi Order Centre");
+  EXPECT_TRUE(centre->merchant_id.empty());
 
   auto amina = directory().find_user_by_msisdn("254700000001");
   ASSERT_TRUE(amina.has_value());

@@ -148,6 +148,25 @@ TEST(RecordCodec, MerchantTerminalAndUserRoundTrip) {
   EXPECT_EQ(*user, u);
 }
 
+TEST(RecordCodec, OrderCentresRoundTripAndVersionOneTerminalsAreBilling) {
+  std::string bytes;
+  terminal_record centre{"oc-1", "", party_status::active, terminal_role::order_centre, "Centre"};
+  codec::encode_terminal(centre, bytes);
+  EXPECT_EQ(*codec::decode_terminal("oc-1", bytes), centre);
+  for (std::size_t n = 0; n < bytes.size(); ++n) {
+    EXPECT_FALSE(codec::decode_terminal("oc-1", bytes.substr(0, n)).has_value()) << n;
+  }
+  auto bad_role = bytes;
+  bad_role[4] = 7;  // version, status, "" (length 0), role
+  EXPECT_EQ(codec::decode_terminal("oc-1", bad_role).error(), store_error::corrupt);
+  // A record written before roles existed: version 1, status, merchant id.
+  const std::string v1{'\x01', '\x01', '\x01', 'm'};
+  auto old = codec::decode_terminal("t", v1);
+  ASSERT_TRUE(old.has_value());
+  EXPECT_EQ(old->role, terminal_role::billing);
+  EXPECT_EQ(old->merchant_id, "m");
+}
+
 TEST(RecordCodec, EveryTruncationOrExtensionIsCorrupt) {
   std::string user_bytes, merchant_bytes, posting_bytes;
   codec::encode_user(sample_user(), user_bytes);

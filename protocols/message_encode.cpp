@@ -1,0 +1,312 @@
+#include <sodium.h>
+
+#include <array>
+#include <boost/json.hpp>
+#include <cstring>
+#include <ctime>
+
+#include "protocols/message_codec.hpp"
+#include "protocols/money.hpp"
+
+// The switch -> terminal half of message_codec.hpp.
+namespace paysync::protocols {
+namespace json = boost::json;
+
+namespace {
+
+void put_ref(json::object& o, const json::value& ref) {
+  if (!ref.is_null()) o["ref"] = ref;
+}
+
+json::object merchant_object(const merchant_view& m) {
+  return json::object{{"id", m.id},     {"name", m.name},         {"till", m.till},
+                      {"city", m.city}, {"category", m.category}, {"currency", m.currency}};
+}
+
+json::object settlement_object(std::string_view type, const json::value& ref,
+                               const settlement_view& s) {
+  json::object o{{"type", type}};
+  put_ref(o, ref);
+  o.insert({{"txn", s.txn},
+            {"merchant", json::object{{"id", s.merchant_id}, {"name", s.merchant_name}}},
+            {"amount", s.amount.amount_minor},
+            {"currency", s.amount.currency},
+            {"sequence", s.sequence},
+            {"settled_at", format_timestamp(s.settled_unix_ms)}});
+  if (!s.reference.empty()) o["reference"] = s.reference;
+  return o;
+}
+
+std::string finish(const json::object& o) { return json::serialize(o); }
+
+}  // namespace
+
+std::string format_timestamp(std::int64_t unix_ms) {
+  std::int64_t seconds = unix_ms / 1000;
+  std::int64_t millis = unix_ms % 1000;
+  if (millis < 0) {
+    millis += 1000;
+    seconds -= 1;
+  }
+  std::time_t t = static_cast<std::time_t>(seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  std::array<char, 64> buf{};
+  std::snprintf(buf.data(), buf.size(), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<int>(millis));
+  return buf.data();
+}
+
+std::string encode_error(const json::value& ref, wire_error code, std::string_view message,
+                         std::string_view txn) {
+  json::object o{{"type", "error"}};
+  put_ref(o, ref);
+  o["code"] = to_code(code);
+  o["message"] = message;
+  if (!txn.empty()) o["txn"] = txn;
+  return finish(o);
+}
+
+std::string encode_pong(const json::value& ref, std::int64_t now_unix_ms) {
+  json::object o{{"type", "pong"}};
+  put_ref(o, ref);
+  o["server_time"] = format_timestamp(now_unix_ms);
+  return finish(o);
+}
+
+std::string encode_welcome(const json::value& ref, std::string_view terminal,
+                           const merchant_view& merchant, std::int64_t now_unix_ms) {
+  json::object o{{"type", "welcome"}};
+  put_ref(o, ref);
+  o["terminal"] = terminal;
+  o["merchant"] = merchant_object(merchant);
+  o["server_time"] = format_timestamp(now_unix_ms);
+  return finish(o);
+}
+
+std::string encode_opened(const json::value& ref, const opened_view& v) {
+  json::object o{{"type", "opened"}};
+  put_ref(o, ref);
+  o["txn"] = v.txn;
+  o["initiated_by"] = v.initiated_by;
+  o["code"] = v.code;
+  o["till"] = v.till;
+  o["link"] = v.link;
+  o["expires_at"] = format_timestamp(v.expires_unix_ms);
+  o["ttl_s"] = v.ttl_s;
+  o["currency"] = v.currency;
+  if (v.amount) o["amount"] = v.amount->amount_minor;
+  if (!v.reference.empty()) o["reference"] = v.reference;
+  if (!v.pushed_via.empty()) o["pushed_via"] = v.pushed_via;
+  if (!v.qr_svg.empty()) o["qr_svg"] = v.qr_svg;
+  if (!v.qr_png.empty()) {
+    std::string b64(sodium_base64_ENCODED_LEN(v.qr_png.size(), sodium_base64_VARIANT_ORIGINAL),
+                    '\0');
+    sodium_bin2base64(b64.data(), b64.size(),
+                      reinterpret_cast<const unsigned char*>(v.qr_png.data()), v.qr_png.size(),
+                      sodium_base64_VARIANT_ORIGINAL);
+    b64.resize(std::strlen(b64.c_str()));
+    o["qr_png"] = "data:image/png;base64," + b64;
+  }
+  return finish(o);
+}
+
+std::string encode_ack(const json::value& ref, std::string_view for_type, std::string_view txn) {
+  json::object o{{"type", "ack"}};
+  put_ref(o, ref);
+  o["for"] = for_type;
+  o["txn"] = txn;
+  return finish(o);
+}
+
+std::string encode_synchronized(std::string_view txn,
+                                const std::map<std::string, std::string>& payer) {
+  json::object attributes;
+  for (const auto& [k, v] : payer) attributes[k] = v;
+  return finish(json::object{{"type", "synchronized"}, {"txn", txn}, {"payer", attributes}});
+}
+
+std::string encode_settled(const settlement_view& s) {
+  return finish(settlement_object("settled", {}, s));
+}
+
+std::string encode_cancelled(const json::value& ref, std::string_view txn, std::string_view by,
+                             std::string_view reason) {
+  json::object o{{"type", "cancelled"}};
+  put_ref(o, ref);
+  o["txn"] = txn;
+  o["by"] = by;
+  if (!reason.empty()) o["reason"] = reason;
+  return finish(o);
+}
+
+std::string encode_expired(std::string_view txn) {
+  return finish(json::object{{"type", "expired"}, {"txn", txn}});
+}
+
+std::string encode_failed(std::string_view txn, wire_error code, std::string_view message,
+                          const json::value& ref) {
+  json::object o{{"type", "failed"}};
+  put_ref(o, ref);
+  o["txn"] = txn;
+  o["code"] = to_code(code);
+  o["message"] = message;
+  return finish(o);
+}
+
+std::string encode_status(const json::value& ref, const status_view& v) {
+  json::object o{{"type", "status"}};
+  put_ref(o, ref);
+  o["txn"] = v.txn;
+  o["state"] = v.state;
+  if (v.amount) {
+    o["amount"] = v.amount->amount_minor;
+    o["currency"] = v.amount->currency;
+  }
+  if (v.settlement) {
+    auto settlement = settlement_object("settled", {}, *v.settlement);
+    settlement.erase("type");
+    o["settlement"] = std::move(settlement);
+  }
+  return finish(o);
+}
+
+std::string encode_merchant(const json::value& ref, std::string_view txn,
+                            const merchant_view& merchant, const std::optional<money_field>& amount,
+                            std::int64_t expires_unix_ms) {
+  json::object o{{"type", "merchant"}};
+  put_ref(o, ref);
+  o["txn"] = txn;
+  o["merchant"] = merchant_object(merchant);
+  if (amount) {
+    o["amount"] = amount->amount_minor;
+    o["currency"] = amount->currency;
+  }
+  o["expires_at"] = format_timestamp(expires_unix_ms);
+  return finish(o);
+}
+
+std::string encode_amount_offer(std::string_view txn, const money_field& amount,
+                                std::string_view merchant_name) {
+  json::object o{{"type", "amount"},
+                 {"txn", txn},
+                 {"amount", amount.amount_minor},
+                 {"currency", amount.currency},
+                 {"merchant_name", merchant_name}};
+  o["display"] = format_money(amount.amount_minor, amount.currency);
+  return finish(o);
+}
+
+std::string encode_receipt(const json::value& ref, const settlement_view& s,
+                           std::string_view payer_name) {
+  json::object o = settlement_object("receipt", ref, s);
+  o["payer_name"] = payer_name;
+  o["display"] = format_money(s.amount.amount_minor, s.amount.currency);
+  return finish(o);
+}
+
+static json::array lines_array(const std::vector<order_line>& lines) {
+  json::array out;
+  for (const auto& l : lines) out.push_back(json::object{{"sku", l.sku}, {"qty", l.qty}});
+  return out;
+}
+
+std::string encode_catalogue(std::string_view txn, const std::vector<catalogue_item>& items,
+                             std::string_view currency) {
+  json::array array;
+  for (const auto& i : items) {
+    array.push_back(json::object{{"sku", i.sku},
+                                 {"name", i.name},
+                                 {"price", i.price_minor},
+                                 {"max_qty", i.max_qty},
+                                 {"display", format_money(i.price_minor, currency)}});
+  }
+  return finish(json::object{
+      {"type", "catalogue"}, {"txn", txn}, {"currency", currency}, {"items", std::move(array)}});
+}
+
+std::string encode_order(std::string_view txn, const std::vector<order_line>& lines,
+                         std::string_view note) {
+  json::object o{{"type", "order"}, {"txn", txn}, {"lines", lines_array(lines)}};
+  if (!note.empty()) o["note"] = note;
+  return finish(o);
+}
+
+std::string encode_centre_order(const centre_order_view& v) {
+  json::object o{{"type", "centre_order"},
+                 {"order_id", v.order_id},
+                 {"centre", json::object{{"id", v.centre_id}, {"name", v.centre_name}}},
+                 {"customer", v.customer},
+                 {"lines", lines_array(v.lines)}};
+  if (!v.note.empty()) o["note"] = v.note;
+  if (!v.reference.empty()) o["reference"] = v.reference;
+  return finish(o);
+}
+
+std::string encode_centre_welcome(const json::value& ref, std::string_view centre,
+                                  std::string_view name, std::int64_t now_unix_ms) {
+  json::object o{{"type", "welcome"}};
+  put_ref(o, ref);
+  o["centre"] = json::object{{"id", centre}, {"name", name}};
+  o["server_time"] = format_timestamp(now_unix_ms);
+  return finish(o);
+}
+
+std::string encode_forwarded(const json::value& ref, std::string_view order_id,
+                             std::string_view merchant_id, std::string_view merchant_name) {
+  json::object o{{"type", "forwarded"}};
+  put_ref(o, ref);
+  o["order_id"] = order_id;
+  o["merchant"] = json::object{{"id", merchant_id}, {"name", merchant_name}};
+  return finish(o);
+}
+
+std::string encode_push(std::string_view txn, const merchant_view& merchant,
+                        const std::optional<money_field>& amount, std::int64_t expires_unix_ms) {
+  json::object o{{"type", "push"}, {"txn", txn}, {"merchant", merchant_object(merchant)}};
+  if (amount) {
+    o["amount"] = amount->amount_minor;
+    o["currency"] = amount->currency;
+    o["display"] = format_money(amount->amount_minor, amount->currency);
+  }
+  o["expires_at"] = format_timestamp(expires_unix_ms);
+  return finish(o);
+}
+
+std::string encode_history(const json::value& ref, const std::vector<history_entry_view>& entries,
+                           std::uint64_t next_before) {
+  json::array array;
+  for (const auto& e : entries) {
+    array.push_back(
+        json::object{{"txn", e.txn},
+                     {"kind", e.kind},
+                     {"direction", e.direction},
+                     {"sequence", e.sequence},
+                     {"merchant", json::object{{"id", e.merchant_id}, {"name", e.merchant_name}}},
+                     {"amount", e.amount.amount_minor},
+                     {"currency", e.amount.currency},
+                     {"display", format_money(e.amount.amount_minor, e.amount.currency)},
+                     {"at", format_timestamp(e.at_unix_ms)}});
+  }
+  json::object o{{"type", "history"}};
+  put_ref(o, ref);
+  o["entries"] = std::move(array);
+  if (next_before > 0) o["next_before"] = next_before;
+  return finish(o);
+}
+
+std::string encode_refunded(const json::value& ref, const refund_view& r) {
+  json::object o{{"type", "refunded"}};
+  put_ref(o, ref);
+  o["txn"] = r.txn;
+  o["refund_id"] = r.refund_id;
+  o["amount"] = r.amount.amount_minor;
+  o["currency"] = r.amount.currency;
+  o["refunded_total"] = r.refunded_total_minor;
+  o["sequence"] = r.sequence;
+  o["refunded_at"] = format_timestamp(r.at_unix_ms);
+  return finish(o);
+}
+
+}  // namespace paysync::protocols
