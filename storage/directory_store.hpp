@@ -42,7 +42,7 @@ struct terminal_record {
   std::string merchant_id;
   party_status status = party_status::active;
   terminal_role role = terminal_role::billing;
-  std::string name;  // shown to merchants for order centres; optional for billing terminals
+  std::string name{};  // shown to merchants for order centres; optional for billing terminals
   friend bool operator==(const terminal_record&, const terminal_record&) = default;
 };
 
