@@ -8,6 +8,7 @@ target_sources(bench_biometrics PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/main.cpp
   ${CMAKE_CURRENT_LIST_DIR}/enrol_probe.cpp
   ${CMAKE_CURRENT_LIST_DIR}/protocol_face.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/protocol_iris.cpp
 )
 target_include_directories(bench_biometrics SYSTEM PRIVATE ${OpenCV_INCLUDE_DIRS})
 target_link_libraries(bench_biometrics PRIVATE ${OpenCV_LIBS})
