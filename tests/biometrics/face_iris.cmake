@@ -6,6 +6,8 @@ endif()
 paysync_add_test(biometrics_face_iris_tests
   SOURCES
     ${CMAKE_CURRENT_LIST_DIR}/image_decode_test.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/face_matcher_test.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/iris_matcher_test.cpp
   LIBS paysync_biometrics ${OpenCV_LIBS}
   LABELS biometrics)
 target_include_directories(biometrics_face_iris_tests SYSTEM PRIVATE ${OpenCV_INCLUDE_DIRS})
