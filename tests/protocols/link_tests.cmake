@@ -5,6 +5,7 @@ find_package(OpenCV 4.6 REQUIRED COMPONENTS core imgproc imgcodecs objdetect wec
 paysync_add_test(protocols_link_tests
   SOURCES
     ${CMAKE_CURRENT_LIST_DIR}/qr_code_test.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/handset_identity_test.cpp
   LIBS paysync_protocols opencv_core opencv_imgcodecs opencv_objdetect opencv_wechat_qrcode
   LABELS protocols)
 target_include_directories(protocols_link_tests SYSTEM PRIVATE ${OpenCV_INCLUDE_DIRS})
