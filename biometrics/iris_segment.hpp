@@ -51,8 +51,9 @@ struct rubber_sheet {
   cv::Mat valid;    // CV_8U, 255 where the texture is iris (not eyelid, lash, glint)
 };
 
-// Samples the annulus between the boundaries onto rows x cols (angle 0 at
-// the right, increasing clockwise in image coordinates); marks as invalid
+// Samples the inner 80% of the annulus between the boundaries onto rows x
+// cols (angle 0 at the right, increasing clockwise in image coordinates);
+// marks as invalid
 // samples outside the image, specular glints and eyelid or eyelash pixels
 // (far from the iris's own median grey level). Each output sample averages
 // oversample x oversample bilinear samples (area resampling: less aliasing
