@@ -32,8 +32,9 @@ enum class trial_unit {
   per_subject  // one trial per (probe, subject): the best score over its samples
 };
 
-// Runs the matcher over the subset. The first extraction is repeated once
-// outside the timings (it loads per-thread state such as cascades).
+// Runs the matcher over the subset, timing each extract and compare in CPU
+// time of the calling thread. The first extraction is repeated once outside
+// the timings (it loads per-thread state such as cascades).
 scored_trials run_enrol_probe(const biometrics::matcher& m,
                               const std::vector<subject_samples>& subjects, trial_unit unit);
 
