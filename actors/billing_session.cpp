@@ -4,8 +4,10 @@
 
 #include <caf/all.hpp>
 
+#include "actors/payer_checks.hpp"
 #include "protocols/message_codec.hpp"
 #include "protocols/money.hpp"
+#include "protocols/trusted_gateway.hpp"
 #include "protocols/txn_ids.hpp"
 #include "storage/ledger_store.hpp"
 
@@ -39,18 +41,10 @@ std::string_view to_string(txn_state s) noexcept {
 
 namespace {
 
-namespace json = boost::json;
 using protocols::wire_error;
 using self_ptr = billing_session_actor::stateful_pointer<billing_session_state>;
 
-void send_frame(self_ptr self, std::string frame) {
-  if (!self->state.connection_closed) self->state.connection->send_text(std::move(frame));
-}
-
-void send_error(self_ptr self, const json::value& ref, wire_error code, std::string_view message,
-                std::string_view txn = {}) {
-  send_frame(self, protocols::encode_error(ref, code, message, txn));
-}
+session_io& io(self_ptr self) { return *self->state.io; }
 
 billing_txn* find_txn(self_ptr self, const std::string& txn) {
   auto it = self->state.txns.find(txn);
@@ -62,10 +56,19 @@ registry_shard_actor shard_of(self_ptr self, const std::string& txn) {
   return self->state.ctx->shard(route ? route->shard : 0);
 }
 
+std::chrono::milliseconds request_timeout(self_ptr self) {
+  return std::chrono::milliseconds(self->state.ctx->limits.request_timeout_ms);
+}
+
+// Quits once the connection is gone and nothing is left in flight.
 void maybe_quit(self_ptr self) {
-  if (!self->state.connection_closed) return;
+  if (!io(self).closed() || self->state.refunds_in_flight > 0) return;
   for (const auto& [id, t] : self->state.txns) {
     if (t.state == txn_state::settling || t.state == txn_state::opening) return;
+  }
+  if (self->state.identified) {
+    self->send(self->state.ctx->presence_of(self->state.merchant.id), detach_atom::value,
+               self->state.merchant.id, billing_session_actor{self});
   }
   self->quit();
 }
@@ -87,21 +90,16 @@ void finish(self_ptr self, billing_txn& t, txn_state final_state) {
 struct end_notice {
   ending how;
   std::string by, reason;
-  bool frame_to_billing;  // false when the billing terminal asked for it (it gets a reply)
-  bool tell_handset;      // false when the handset asked for it
+  bool tell_billing;  // false when the billing terminal asked for it (it gets a reply)
+  bool tell_handset;  // false when the handset asked for it
 };
 
 void end_txn(self_ptr self, billing_txn& t, const end_notice& n) {
-  if (n.frame_to_billing) {
-    switch (n.how) {
-      case ending::cancelled:
-        send_frame(self, protocols::encode_cancelled({}, t.txn, n.by, n.reason));
-        break;
-      case ending::expired:
-        send_frame(self, protocols::encode_expired(t.txn));
-        break;
-      default:
-        break;
+  if (n.tell_billing) {
+    if (n.how == ending::cancelled) {
+      io(self).event(protocols::encode_cancelled({}, t.txn, n.by, n.reason));
+    } else if (n.how == ending::expired) {
+      io(self).event(protocols::encode_expired(t.txn));
     }
   }
   if (n.tell_handset && t.handset) {
@@ -135,34 +133,124 @@ protocols::settlement_view settlement_of(self_ptr self, const billing_txn& t) {
           t.reference};
 }
 
+verdict check(self_ptr self, const billing_txn& t, std::int64_t amount_minor) {
+  const auto& ctx = *self->state.ctx;
+  return check_payer(*ctx.directory, *ctx.ledger_reads, t.payer.user_id, t.payer.account_id,
+                     amount_minor, ctx.time->now_unix_ms(), ctx.limits.payer);
+}
+
+// A transaction id and link token for a new transaction on a random shard.
+billing_txn new_txn(self_ptr self, std::int64_t ttl_ms) {
+  const auto& ctx = *self->state.ctx;
+  std::uint16_t shard = 0;
+  protocols::random_bytes(&shard, sizeof(shard));
+  const protocols::txn_route route{ctx.node_id,
+                                   static_cast<std::uint8_t>(shard % ctx.shard_count())};
+  billing_txn t;
+  t.txn = protocols::make_id(protocols::id_kind::transaction, route);
+  t.token = protocols::make_id(protocols::id_kind::link_token, route);
+  t.expires_unix_ms = ctx.time->now_unix_ms() + ttl_ms;
+  t.currency = self->state.merchant.currency;
+  return t;
+}
+
+txn_ticket ticket_for(self_ptr self, const billing_txn& t) {
+  txn_ticket ticket;
+  ticket.txn = t.txn;
+  ticket.token = t.token;
+  ticket.merchant = self->state.card;
+  ticket.amount_minor = t.amount_minor;
+  ticket.currency = t.currency;
+  ticket.expires_unix_ms = t.expires_unix_ms;
+  ticket.billing = self;
+  return ticket;
+}
+
+protocols::opened_view opened_view_of(self_ptr self, const billing_txn& t, std::int64_t ttl_ms) {
+  const auto& mr = self->state.merchant;
+  protocols::opened_view v;
+  v.txn = t.txn;
+  v.code = t.code;
+  v.till = mr.till;
+  v.link = self->state.ctx->public_base_url + "/pay/" + mr.id + "/" + t.token;
+  v.expires_unix_ms = t.expires_unix_ms;
+  v.ttl_s = ttl_ms / 1000;
+  v.currency = t.currency;
+  if (t.amount_minor > 0) v.amount = protocols::money_field{t.amount_minor, t.currency};
+  v.reference = t.reference;
+  v.initiated_by = t.initiated_by_payer ? "payer" : "merchant";
+  return v;
+}
+
+// Registers `t` with its shard, then calls `done(ok)` with the transaction
+// recorded (state opened) or erased again. The record exists before the
+// shard does, so a join racing the reply finds it.
+template <class Done>
+void register_txn(self_ptr self, billing_txn t, txn_ticket ticket, Done done) {
+  const auto txn = t.txn;
+  self->state.txns.emplace(txn, std::move(t));
+  ++self->state.live;
+  auto forget = [self, txn] {
+    if (find_txn(self, txn)) {
+      self->state.txns.erase(txn);
+      --self->state.live;
+    }
+  };
+  self->request(shard_of(self, txn), request_timeout(self), open_atom::value, std::move(ticket))
+      .then(
+          [=](open_grant& grant) {
+            auto* t = find_txn(self, txn);
+            if (!t) return;
+            if (!grant.result.ok) {
+              forget();
+              done(nullptr, grant.result);
+              return maybe_quit(self);
+            }
+            t->code = grant.code;
+            if (t->state == txn_state::opening) t->state = txn_state::opened;
+            done(t, accepted());
+            if (io(self).closed() && !is_finished(t->state)) {
+              end_txn(
+                  self, *t,
+                  {ending::cancelled, "merchant", "billing terminal disconnected", false, true});
+            }
+            maybe_quit(self);
+          },
+          [=](caf::error&) {
+            forget();
+            done(nullptr, refused(wire_error::busy, "the registry did not answer in time; retry"));
+            maybe_quit(self);
+          });
+}
+
 // --- frames from the billing terminal ---------------------------------------
 
-void on_hello(self_ptr self, const json::value& ref, const protocols::hello_msg& m) {
+void on_hello(self_ptr self, const request_meta& req, const protocols::hello_msg& m) {
   auto& st = self->state;
   if (st.identified) {
-    return send_error(self, ref, wire_error::already_identified,
-                      "this connection is already identified as " + st.terminal_id);
+    return io(self).error(req, wire_error::already_identified,
+                          "this connection is already identified as " + st.terminal_id);
   }
   auto terminal = st.ctx->directory->find_terminal(m.terminal);
-  if (!terminal) {
-    if (terminal.error() == storage::store_error::not_found) {
-      return send_error(self, ref, wire_error::unknown_terminal,
-                        "no billing terminal is registered as \"" + m.terminal + "\"");
+  if (!terminal || terminal->role != storage::terminal_role::billing) {
+    if (!terminal && terminal.error() != storage::store_error::not_found) {
+      return io(self).error(req, wire_error::internal, "the directory is unavailable");
     }
-    return send_error(self, ref, wire_error::internal, "the directory is unavailable");
+    return io(self).error(req, wire_error::unknown_terminal,
+                          "no billing terminal is registered as \"" + m.terminal + "\"");
   }
   if (terminal->status != storage::party_status::active) {
-    return send_error(self, ref, wire_error::terminal_blocked,
-                      "billing terminal \"" + m.terminal + "\" is suspended or revoked");
+    return io(self).error(req, wire_error::terminal_blocked,
+                          "billing terminal \"" + m.terminal + "\" is suspended or revoked");
   }
   auto merchant = st.ctx->directory->find_merchant(terminal->merchant_id);
   if (!merchant) {
-    return send_error(self, ref, wire_error::internal,
-                      "the terminal's merchant is missing from the directory");
+    return io(self).error(req, wire_error::internal,
+                          "the terminal's merchant is missing from the directory");
   }
   if (merchant->status != storage::party_status::active) {
-    return send_error(self, ref, wire_error::merchant_inactive,
-                      "merchant \"" + merchant->id + "\" is not active");
+    return io(self).error(req, wire_error::merchant_inactive,
+                          "merchant \"" + merchant->id + "\" is not active");
   }
   st.identified = true;
   st.terminal_id = m.terminal;
@@ -170,103 +258,151 @@ void on_hello(self_ptr self, const json::value& ref, const protocols::hello_msg&
   const auto& mr = st.merchant;
   st.card =
       merchant_card{mr.id, mr.name, mr.till, mr.city, mr.category, mr.currency, mr.account_id};
+  // Reachable for payer-initiated payments and order-centre orders from now on.
+  self->send(st.ctx->presence_of(mr.id), attach_atom::value, mr.id, billing_session_actor{self});
   spdlog::info("billing: terminal {} of {} identified (connection {})", st.terminal_id, mr.id,
-               st.connection->id());
-  send_frame(self,
-             protocols::encode_welcome(ref, st.terminal_id,
-                                       {mr.id, mr.name, mr.till, mr.city, mr.category, mr.currency},
-                                       st.ctx->time->now_unix_ms()));
+               io(self).connection_id());
+  io(self).reply(
+      req, protocols::encode_welcome(req.ref, st.terminal_id,
+                                     {mr.id, mr.name, mr.till, mr.city, mr.category, mr.currency},
+                                     st.ctx->time->now_unix_ms()));
 }
 
-bool check_currency(self_ptr self, const json::value& ref, const std::string& currency) {
+bool check_currency(self_ptr self, const request_meta& req, const std::string& currency) {
   if (currency.empty() || currency == self->state.merchant.currency) return true;
-  send_error(self, ref, wire_error::currency_mismatch,
-             "merchant " + self->state.merchant.id + " settles in " +
-                 self->state.merchant.currency + ", not " + currency);
+  io(self).error(req, wire_error::currency_mismatch,
+                 "merchant " + self->state.merchant.id + " settles in " +
+                     self->state.merchant.currency + ", not " + currency);
   return false;
 }
 
-void on_open(self_ptr self, const json::value& ref, protocols::open_msg& m) {
-  auto& st = self->state;
-  const auto& limits = st.ctx->limits;
-  if (st.live >= limits.max_open_per_terminal) {
-    return send_error(
-        self, ref, wire_error::too_many_open,
-        "this terminal already has " + std::to_string(st.live) + " open transactions (the limit)");
-  }
-  if (!check_currency(self, ref, m.currency)) return;
-  if (m.amount && !check_currency(self, ref, m.amount->currency)) return;
-
-  std::uint16_t shard = 0;
-  protocols::random_bytes(&shard, sizeof(shard));
-  shard = static_cast<std::uint16_t>(shard % st.ctx->shard_count());
-  const protocols::txn_route route{st.ctx->node_id, static_cast<std::uint8_t>(shard)};
-  const auto now = st.ctx->time->now_unix_ms();
-  std::int64_t ttl_ms = limits.txn_ttl_ms;
-  if (m.ttl_s && *m.ttl_s * 1000 < ttl_ms) ttl_ms = *m.ttl_s * 1000;
-
-  billing_txn t;
-  t.txn = protocols::make_id(protocols::id_kind::transaction, route);
-  t.token = protocols::make_id(protocols::id_kind::link_token, route);
-  t.reference = std::move(m.reference);
-  t.expires_unix_ms = now + ttl_ms;
-  t.currency = st.merchant.currency;
-  if (m.amount) t.amount_minor = m.amount->amount_minor;
-
-  txn_ticket ticket{t.txn, t.token, st.card, t.amount_minor, t.currency, t.expires_unix_ms, self};
-  const auto txn = t.txn;
-  // Recorded before the shard knows it, so a join that races the reply finds it.
-  st.txns.emplace(txn, std::move(t));
-  ++st.live;
-  self->request(st.ctx->shard(shard), std::chrono::milliseconds(limits.request_timeout_ms),
-                open_atom::value, std::move(ticket))
+// Flow C: reaches the payer of a pushed transaction over their open
+// connection, or else by SMS with the link; then answers `opened`.
+void push_and_answer(self_ptr self, const request_meta& req, const std::string& txn,
+                     const std::string& msisdn, std::int64_t ttl_ms) {
+  auto* t = find_txn(self, txn);
+  if (!t) return;
+  push_notice notice{txn, self->state.card, t->amount_minor, t->currency, t->expires_unix_ms};
+  self->request(self->state.ctx->presence_of(msisdn), request_timeout(self), push_atom::value,
+                msisdn, std::move(notice))
       .then(
-          [=](open_grant& grant) {
+          [=](std::uint32_t reached) {
             auto* t = find_txn(self, txn);
             if (!t) return;
-            if (!grant.result.ok) {
-              self->state.txns.erase(txn);
-              --self->state.live;
-              send_error(self, ref, grant.result.error, grant.result.message);
-              return maybe_quit(self);
-            }
-            t->code = grant.code;
-            if (t->state == txn_state::opening) t->state = txn_state::opened;
-            if (self->state.connection_closed) {
-              end_txn(
-                  self, *t,
-                  {ending::cancelled, "merchant", "billing terminal disconnected", false, true});
-              return maybe_quit(self);
+            auto view = opened_view_of(self, *t, ttl_ms);
+            if (reached > 0) {
+              view.pushed_via = "handset";
+              return io(self).reply(req, protocols::encode_opened(req.ref, view));
             }
             const auto& mr = self->state.merchant;
-            protocols::opened_view v;
-            v.txn = t->txn;
-            v.code = t->code;
-            v.till = mr.till;
-            v.link = self->state.ctx->public_base_url + "/pay/" + mr.id + "/" + t->token;
-            v.expires_unix_ms = t->expires_unix_ms;
-            v.ttl_s = ttl_ms / 1000;
-            v.currency = t->currency;
-            if (t->amount_minor > 0)
-              v.amount = protocols::money_field{t->amount_minor, t->currency};
-            v.reference = t->reference;
-            send_frame(self, protocols::encode_opened(ref, v));
+            sms_message sms{msisdn,
+                            mr.name + " asks you to pay" +
+                                (t->amount_minor > 0
+                                     ? " " + protocols::format_money(t->amount_minor, t->currency)
+                                     : std::string()) +
+                                ". Open " + view.link + " or enter code " + t->code + " at till " +
+                                mr.till + ". Valid until " +
+                                protocols::format_timestamp(t->expires_unix_ms) + ".",
+                            view.link, t->expires_unix_ms};
+            self->request(self->state.ctx->sms, request_timeout(self), sms_atom::value,
+                          std::move(sms))
+                .then(
+                    [=](verdict& sent) {
+                      auto* t = find_txn(self, txn);
+                      if (!t) return;
+                      if (!sent.ok) {
+                        end_txn(self, *t,
+                                {ending::cancelled, "switch", "the payer could not be reached",
+                                 false, false});
+                        return io(self).error(req, wire_error::internal,
+                                              "the payer has no open connection and the SMS "
+                                              "gateway failed; nothing was opened");
+                      }
+                      auto view = opened_view_of(self, *t, ttl_ms);
+                      view.pushed_via = "sms";
+                      io(self).reply(req, protocols::encode_opened(req.ref, view));
+                    },
+                    [=](caf::error&) {
+                      io(self).error(req, wire_error::busy, "the SMS gateway did not answer");
+                    });
           },
           [=](caf::error&) {
-            if (find_txn(self, txn)) {
-              self->state.txns.erase(txn);
-              --self->state.live;
-            }
-            send_error(self, ref, wire_error::busy, "the registry did not answer in time; retry");
-            maybe_quit(self);
+            io(self).error(req, wire_error::busy, "the switch did not answer in time; retry");
           });
 }
 
-// A pre-check so the merchant hears "insufficient funds" before the payer is
-// asked; the ledger checks again, authoritatively, when it commits.
-bool payer_can_afford(self_ptr self, const billing_txn& t, std::int64_t amount_minor) {
-  auto account = self->state.ctx->ledger_reads->find_account(t.payer.account_id);
-  return account && account->balance_minor >= amount_minor;
+void open_txn(self_ptr self, const request_meta& req, const protocols::open_msg& m,
+              const std::string& push_msisdn) {
+  auto& st = self->state;
+  const auto& limits = st.ctx->limits;
+  std::int64_t ttl_ms = limits.txn_ttl_ms;
+  if (m.ttl_s && *m.ttl_s * 1000 < ttl_ms) ttl_ms = *m.ttl_s * 1000;
+  auto t = new_txn(self, ttl_ms);
+  t.reference = m.reference;
+  if (m.amount) t.amount_minor = m.amount->amount_minor;
+  auto ticket = ticket_for(self, t);
+  ticket.bound_msisdn = push_msisdn;
+  register_txn(self, std::move(t), std::move(ticket), [=](billing_txn* t, const verdict& v) {
+    if (!t) return io(self).error(req, v.error, v.message);
+    if (!push_msisdn.empty()) return push_and_answer(self, req, t->txn, push_msisdn, ttl_ms);
+    io(self).reply(req, protocols::encode_opened(req.ref, opened_view_of(self, *t, ttl_ms)));
+  });
+}
+
+// Flow C: the pushed payer must be registered, active and in our currency.
+bool check_push_target(self_ptr self, const request_meta& req, const std::string& msisdn) {
+  auto user = self->state.ctx->directory->find_user_by_msisdn(msisdn);
+  if (!user) {
+    io(self).error(req, wire_error::payer_unregistered,
+                   "that number is not registered for payments");
+    return false;
+  }
+  if (user->status != storage::party_status::active) {
+    io(self).error(req, wire_error::payer_blocked, "that payer's account is not active");
+    return false;
+  }
+  if (user->currency != self->state.merchant.currency) {
+    io(self).error(req, wire_error::currency_mismatch,
+                   "that payer's wallet is not in " + self->state.merchant.currency);
+    return false;
+  }
+  return true;
+}
+
+void on_open(self_ptr self, const request_meta& req, const protocols::open_msg& m) {
+  auto& st = self->state;
+  if (st.live >= st.ctx->limits.max_open_per_terminal) {
+    return io(self).error(
+        req, wire_error::too_many_open,
+        "this terminal already has " + std::to_string(st.live) + " open transactions (the limit)");
+  }
+  if (!check_currency(self, req, m.currency)) return;
+  if (m.amount && !check_currency(self, req, m.amount->currency)) return;
+  if (!m.push_msisdn.empty()) {
+    const auto msisdn = protocols::normalize_msisdn(m.push_msisdn);
+    if (msisdn.empty()) {
+      return io(self).error(req, wire_error::bad_message,
+                            "\"push_msisdn\" must be a phone number of 8 to 15 digits");
+    }
+    if (!check_push_target(self, req, msisdn)) return;
+    return open_txn(self, req, m, msisdn);
+  }
+  if (!m.push_customer.empty()) {
+    self->request(st.ctx->presence_of(st.merchant.id), request_timeout(self), resolve_atom::value,
+                  st.merchant.id, m.push_customer)
+        .then(
+            [=](resolve_grant& found) {
+              if (!found.result.ok)
+                return io(self).error(req, found.result.error, found.result.message);
+              if (!check_push_target(self, req, found.msisdn)) return;
+              open_txn(self, req, m, found.msisdn);
+            },
+            [=](caf::error&) {
+              io(self).error(req, wire_error::busy, "the switch did not answer in time; retry");
+            });
+    return;
+  }
+  open_txn(self, req, m, {});
 }
 
 void offer_amount(self_ptr self, billing_txn& t) {
@@ -274,64 +410,79 @@ void offer_amount(self_ptr self, billing_txn& t) {
   self->send(t.handset, offer_atom::value, amount_offer{t.txn, t.amount_minor, t.currency});
 }
 
-void on_amount(self_ptr self, const json::value& ref, const protocols::amount_msg& m) {
-  auto* t = find_txn(self, m.txn);
-  if (!t) {
-    return send_error(self, ref, wire_error::unknown_txn,
-                      "no transaction " + m.txn + " was opened on this connection", m.txn);
+// The transaction `txn` of this connection, alive; or an error reply and nullptr.
+billing_txn* live_txn(self_ptr self, const request_meta& req, const std::string& txn) {
+  auto* t = find_txn(self, txn);
+  if (!t || t->state == txn_state::opening) {
+    io(self).error(req, wire_error::unknown_txn,
+                   "no transaction " + txn + " was opened on this connection", txn);
+    return nullptr;
   }
   if (is_finished(t->state)) {
-    return send_error(self, ref, wire_error::txn_closed,
-                      "the transaction is " + std::string(to_string(t->state)), m.txn);
+    io(self).error(req, wire_error::txn_closed,
+                   "the transaction is " + std::string(to_string(t->state)), txn);
+    return nullptr;
   }
   if (t->state == txn_state::settling) {
-    return send_error(self, ref, wire_error::wrong_state,
-                      "the payer confirmed already; the settlement is in progress", m.txn);
+    io(self).error(req, wire_error::wrong_state,
+                   "the payer confirmed already; the settlement is in progress", txn);
+    return nullptr;
   }
-  if (!check_currency(self, ref, m.amount.currency)) return;
-  const bool payer_known =
-      t->state == txn_state::synchronized || t->state == txn_state::amount_offered;
-  if (payer_known && !payer_can_afford(self, *t, m.amount.amount_minor)) {
-    return send_error(self, ref, wire_error::insufficient_funds,
-                      "the payer's available balance is below this amount", m.txn);
+  return t;
+}
+
+bool payer_known(const billing_txn& t) {
+  return t.state == txn_state::synchronized || t.state == txn_state::amount_offered;
+}
+
+void on_amount(self_ptr self, const request_meta& req, const protocols::amount_msg& m) {
+  auto* t = live_txn(self, req, m.txn);
+  if (!t) return;
+  if (!check_currency(self, req, m.amount.currency)) return;
+  if (payer_known(*t)) {
+    // Refused before the payer is asked (claim 12); the transaction stays.
+    auto v = check(self, *t, m.amount.amount_minor);
+    if (!v.ok) return io(self).error(req, v.error, v.message, m.txn);
   }
   t->amount_minor = m.amount.amount_minor;
-  if (payer_known) offer_amount(self, *t);
-  send_frame(self, protocols::encode_ack(ref, "amount", m.txn));
+  if (payer_known(*t)) offer_amount(self, *t);
+  io(self).reply(req, protocols::encode_ack(req.ref, "amount", m.txn));
 }
 
-void on_cancel(self_ptr self, const json::value& ref, const protocols::cancel_msg& m) {
-  auto* t = find_txn(self, m.txn);
-  if (!t || t->state == txn_state::opening) {
-    return send_error(self, ref, wire_error::unknown_txn,
-                      "no transaction " + m.txn + " was opened on this connection", m.txn);
+void on_catalogue(self_ptr self, const request_meta& req, const protocols::catalogue_msg& m) {
+  auto* t = live_txn(self, req, m.txn);
+  if (!t) return;
+  t->catalogue = m.items;
+  t->catalogue_offered = payer_known(*t);
+  if (t->catalogue_offered) {
+    self->send(t->handset, catalogue_atom::value,
+               catalogue_offer{t->txn, t->catalogue, t->currency});
   }
-  if (is_finished(t->state)) {
-    return send_error(self, ref, wire_error::txn_closed,
-                      "the transaction is " + std::string(to_string(t->state)), m.txn);
-  }
-  if (t->state == txn_state::settling) {
-    return send_error(self, ref, wire_error::wrong_state,
-                      "the payer confirmed already; the settlement is in progress", m.txn);
-  }
+  io(self).reply(req, protocols::encode_ack(req.ref, "catalogue", m.txn));
+}
+
+void on_cancel(self_ptr self, const request_meta& req, const protocols::cancel_msg& m) {
+  auto* t = live_txn(self, req, m.txn);
+  if (!t) return;
   const std::string reason = m.reason.empty() ? "cancelled by the merchant" : m.reason;
   end_txn(self, *t, {ending::cancelled, "merchant", reason, false, true});
-  send_frame(self, protocols::encode_cancelled(ref, m.txn, "merchant", reason));
+  io(self).reply(req, protocols::encode_cancelled(req.ref, m.txn, "merchant", reason));
 }
 
-void on_status(self_ptr self, const json::value& ref, const protocols::status_msg& m) {
+void on_status(self_ptr self, const request_meta& req, const protocols::status_msg& m) {
   protocols::status_view v;
   v.txn = m.txn;
   if (auto* t = find_txn(self, m.txn); t && t->state != txn_state::opening) {
     v.state = std::string(to_string(t->state));
     if (t->amount_minor > 0) v.amount = protocols::money_field{t->amount_minor, t->currency};
     if (t->state == txn_state::settled) v.settlement = settlement_of(self, *t);
-    return send_frame(self, protocols::encode_status(ref, v));
+    return io(self).reply(req, protocols::encode_status(req.ref, v));
   }
   // Not (or no longer) on this connection: a settlement is in the ledger for
   // good, so a terminal that reconnects can still learn the outcome.
   auto entry = self->state.ctx->ledger_reads->find_entry(m.txn);
-  if (entry && entry->posting.credit_account == self->state.merchant.account_id) {
+  if (entry && entry->posting.kind == storage::entry_kind::payment &&
+      entry->posting.credit_account == self->state.merchant.account_id) {
     const auto& p = entry->posting;
     v.state = "settled";
     v.amount = protocols::money_field{p.amount_minor, p.currency};
@@ -342,41 +493,104 @@ void on_status(self_ptr self, const json::value& ref, const protocols::status_ms
                                               entry->sequence,
                                               p.time_unix_ms,
                                               p.memo};
-    return send_frame(self, protocols::encode_status(ref, v));
+    return io(self).reply(req, protocols::encode_status(req.ref, v));
   }
-  send_error(self, ref, wire_error::unknown_txn,
-             "no live transaction and no settlement of this merchant has id " + m.txn, m.txn);
+  io(self).error(req, wire_error::unknown_txn,
+                 "no live transaction and no settlement of this merchant has id " + m.txn, m.txn);
+}
+
+// Refunds are new balanced entries tied to the payment (never more than was
+// paid, checked by the ledger). Their idempotency key names the refund in the
+// ledger for good, so a retry after a crash or a reconnect cannot refund twice.
+void on_refund(self_ptr self, const request_meta& req, const protocols::refund_msg& m) {
+  auto& st = self->state;
+  if (req.idempotency_key.empty()) {
+    return io(self).error(req, wire_error::bad_message,
+                          "a refund needs an \"idempotency_key\", so that a retry cannot refund "
+                          "twice");
+  }
+  if (!check_currency(self, req, m.amount.currency)) return;
+  auto original = st.ctx->ledger_reads->find_entry(m.txn);
+  if (!original || original->posting.kind != storage::entry_kind::payment ||
+      original->posting.credit_account != st.merchant.account_id) {
+    return io(self).error(req, wire_error::unknown_txn,
+                          "no settled payment " + m.txn + " to this merchant", m.txn);
+  }
+  settlement_order order;
+  order.settlement_id = "refund:" + st.merchant.id + ":" + req.idempotency_key;
+  order.debit_account = st.merchant.account_id;
+  order.credit_account = original->posting.debit_account;
+  order.amount_minor = m.amount.amount_minor;
+  order.currency = original->posting.currency;
+  order.kind = posting_kind::refund;
+  order.original_id = m.txn;
+  order.memo = m.reason;
+  const auto refund_id = order.settlement_id;
+  ++st.refunds_in_flight;
+  self->request(st.ctx->ledger, caf::infinite, settle_atom::value, std::move(order))
+      .then(
+          [=](settlement_outcome& outcome) {
+            --self->state.refunds_in_flight;
+            if (!outcome.ok) {
+              io(self).error(req, outcome.error, outcome.message, m.txn);
+            } else {
+              auto total = self->state.ctx->ledger_reads->refunded_minor(m.txn);
+              io(self).reply(req, protocols::encode_refunded(
+                                      req.ref, {m.txn, refund_id, m.amount, total ? *total : 0,
+                                                outcome.sequence, outcome.settled_unix_ms}));
+            }
+            maybe_quit(self);
+          },
+          [=](caf::error&) {
+            --self->state.refunds_in_flight;
+            io(self).error(req, wire_error::internal,
+                           "the ledger is unavailable; nothing was refunded", m.txn);
+            maybe_quit(self);
+          });
 }
 
 void on_frame(self_ptr self, const std::string& frame) {
   auto decoded = protocols::decode_billing(frame);
   if (!decoded) {
     const auto& f = decoded.error();
-    return send_error(self, f.ref, f.code, f.message);
+    return io(self).error({f.ref, {}}, f.code, f.message);
   }
-  auto& ref = decoded->ref;
+  const request_meta req{decoded->ref, decoded->idempotency_key};
   auto& body = decoded->body;
   if (std::holds_alternative<protocols::ping_msg>(body)) {
-    return send_frame(self, protocols::encode_pong(ref, self->state.ctx->time->now_unix_ms()));
+    return io(self).reply(req,
+                          protocols::encode_pong(req.ref, self->state.ctx->time->now_unix_ms()));
   }
-  if (auto* hello = std::get_if<protocols::hello_msg>(&body)) return on_hello(self, ref, *hello);
+  if (!io(self).admit(req, decoded->fingerprint)) return;
+  if (auto* hello = std::get_if<protocols::hello_msg>(&body)) return on_hello(self, req, *hello);
   if (!self->state.identified) {
-    return send_error(self, ref, wire_error::not_identified,
-                      "send \"hello\" with your terminal id first");
+    return io(self).error(req, wire_error::not_identified,
+                          "send \"hello\" with your terminal id first");
   }
-  if (auto* m = std::get_if<protocols::open_msg>(&body)) return on_open(self, ref, *m);
-  if (auto* m = std::get_if<protocols::amount_msg>(&body)) return on_amount(self, ref, *m);
-  if (auto* m = std::get_if<protocols::cancel_msg>(&body)) return on_cancel(self, ref, *m);
-  if (auto* m = std::get_if<protocols::status_msg>(&body)) return on_status(self, ref, *m);
+  std::visit(
+      [&](const auto& m) {
+        using T = std::decay_t<decltype(m)>;
+        if constexpr (std::is_same_v<T, protocols::open_msg>) on_open(self, req, m);
+        if constexpr (std::is_same_v<T, protocols::amount_msg>) on_amount(self, req, m);
+        if constexpr (std::is_same_v<T, protocols::catalogue_msg>) on_catalogue(self, req, m);
+        if constexpr (std::is_same_v<T, protocols::cancel_msg>) on_cancel(self, req, m);
+        if constexpr (std::is_same_v<T, protocols::status_msg>) on_status(self, req, m);
+        if constexpr (std::is_same_v<T, protocols::refund_msg>) on_refund(self, req, m);
+      },
+      body);
 }
 
-// --- messages from handsets and the ledger --------------------------------------
+// --- messages from handsets, the registry and the ledger ------------------------
 
 void settle(self_ptr self, billing_txn& t) {
   t.state = txn_state::settling;
-  settlement_order order{t.txn,          t.payer.account_id, self->state.merchant.account_id,
-                         t.amount_minor, t.currency,         self->state.ctx->time->now_unix_ms(),
-                         t.reference};
+  settlement_order order;
+  order.settlement_id = t.txn;
+  order.debit_account = t.payer.account_id;
+  order.credit_account = self->state.merchant.account_id;
+  order.amount_minor = t.amount_minor;
+  order.currency = t.currency;
+  order.memo = t.reference;
   const auto txn = t.txn;
   auto complete = [=](settlement_outcome outcome) {
     auto* t = find_txn(self, txn);
@@ -385,11 +599,11 @@ void settle(self_ptr self, billing_txn& t) {
     for (auto& promise : t->confirmations) promise.deliver(outcome);
     t->confirmations.clear();
     if (outcome.ok) {
-      send_frame(self, protocols::encode_settled(settlement_of(self, *t)));
+      io(self).event(protocols::encode_settled(settlement_of(self, *t)));
       self->send(shard_of(self, txn), close_atom::value, txn, ending::settled);
       finish(self, *t, txn_state::settled);
     } else {
-      send_frame(self, protocols::encode_failed(txn, outcome.error, outcome.message));
+      io(self).event(protocols::encode_failed(txn, outcome.error, outcome.message));
       self->send(shard_of(self, txn), close_atom::value, txn, ending::failed);
       finish(self, *t, txn_state::failed);
     }
@@ -412,7 +626,8 @@ sync_grant refuse_sync(wire_error e, std::string message) {
   return g;
 }
 
-sync_grant on_sync(self_ptr self, const std::string& txn, const paying_session_actor& handset) {
+caf::result<sync_grant> on_sync(self_ptr self, const std::string& txn,
+                                const paying_session_actor& handset) {
   auto* t = find_txn(self, txn);
   if (!t || t->handset != handset) {
     return refuse_sync(wire_error::unknown_txn, "this handset has not joined " + txn);
@@ -425,17 +640,22 @@ sync_grant on_sync(self_ptr self, const std::string& txn, const paying_session_a
   grant.result = accepted();
   if (t->state == txn_state::joined) {
     t->state = txn_state::synchronized;
-    send_frame(self,
-               protocols::encode_synchronized(txn, disclosed(self->state.merchant, t->payer)));
+    io(self).event(protocols::encode_synchronized(txn, disclosed(self->state.merchant, t->payer)));
     if (t->amount_minor > 0) t->state = txn_state::amount_offered;
-  } else if (t->state != txn_state::synchronized && t->state != txn_state::amount_offered) {
+  } else if (!payer_known(*t)) {
     return refuse_sync(wire_error::wrong_state, "the payment is already being settled");
   }
   if (t->state == txn_state::amount_offered) {
     grant.has_amount = true;
     grant.offer = amount_offer{txn, t->amount_minor, t->currency};
   }
-  return grant;
+  if (t->catalogue.empty() || t->catalogue_offered) return grant;
+  // The catalogue follows the answer, so the handset sees the ack first.
+  t->catalogue_offered = true;
+  auto promise = self->make_response_promise<sync_grant>();
+  promise.deliver(grant);
+  self->send(handset, catalogue_atom::value, catalogue_offer{txn, t->catalogue, t->currency});
+  return promise;
 }
 
 caf::result<settlement_outcome> on_confirm(self_ptr self, const amount_offer& confirmed,
@@ -466,16 +686,94 @@ caf::result<settlement_outcome> on_confirm(self_ptr self, const amount_offer& co
                       protocols::format_money(t->amount_minor, t->currency) +
                       "; confirm exactly that");
   }
+  // The checks of claim 12 once more, right before money moves.
+  if (auto v = check(self, *t, t->amount_minor); !v.ok) {
+    t->outcome = refuse(v.error, v.message);
+    io(self).event(protocols::encode_failed(t->txn, v.error, v.message));
+    self->send(shard_of(self, t->txn), close_atom::value, t->txn, ending::failed);
+    finish(self, *t, txn_state::failed);
+    return t->outcome;
+  }
   auto promise = self->make_response_promise<settlement_outcome>();
   t->confirmations.push_back(promise);
   settle(self, *t);
   return promise;
 }
 
+// Flow B (claim 28): a payer at the till named this merchant. The switch
+// opens the transaction on the terminal's behalf, with the payer joined.
+caf::result<incoming_grant> on_incoming(self_ptr self, payer_card& payer,
+                                        const paying_session_actor& handset) {
+  auto& st = self->state;
+  auto refuse = [](wire_error e, std::string message) {
+    incoming_grant g;
+    g.result = refused(e, std::move(message));
+    return g;
+  };
+  if (io(self).closed()) return refuse(wire_error::merchant_offline, "the terminal went away");
+  if (st.live >= st.ctx->limits.max_open_per_terminal) {
+    return refuse(wire_error::busy, "the merchant's terminal is at its limit of open transactions");
+  }
+  if (payer.currency != st.merchant.currency) {
+    return refuse(wire_error::currency_mismatch, "the merchant is paid in " + st.merchant.currency +
+                                                     " and this wallet holds " + payer.currency);
+  }
+  const auto ttl_ms = st.ctx->limits.txn_ttl_ms;
+  auto t = new_txn(self, ttl_ms);
+  t.initiated_by_payer = true;
+  t.handset = handset;
+  t.payer = payer;
+  auto ticket = ticket_for(self, t);
+  ticket.handset = handset;
+  ticket.bound_msisdn = payer.msisdn;
+  auto promise = self->make_response_promise<incoming_grant>();
+  register_txn(self, std::move(t), std::move(ticket), [=](billing_txn* t, const verdict& v) {
+    auto answer = promise;
+    if (!t) {
+      incoming_grant g;
+      g.result = v;
+      answer.deliver(g);
+      return;
+    }
+    t->state = txn_state::joined;
+    io(self).event(protocols::encode_opened({}, opened_view_of(self, *t, ttl_ms)));
+    answer.deliver(incoming_grant{accepted(), t->txn, self->state.card, t->expires_unix_ms});
+  });
+  return promise;
+}
+
+verdict on_order(self_ptr self, const order_request& order, const paying_session_actor& handset) {
+  auto* t = find_txn(self, order.txn);
+  if (!t || t->handset != handset) {
+    return refused(wire_error::unknown_txn, "this handset has not joined " + order.txn);
+  }
+  if (!payer_known(*t)) {
+    return refused(wire_error::wrong_state, is_finished(t->state)
+                                                ? "the transaction is closed"
+                                                : "confirm the merchant before ordering");
+  }
+  // The switch checks the order's shape against the catalogue, never prices.
+  if (!t->catalogue.empty()) {
+    for (const auto& line : order.lines) {
+      auto it = std::find_if(t->catalogue.begin(), t->catalogue.end(),
+                             [&](const auto& item) { return item.sku == line.sku; });
+      if (it == t->catalogue.end()) {
+        return refused(wire_error::bad_message, "\"" + line.sku + "\" is not in the catalogue");
+      }
+      if (line.qty > it->max_qty) {
+        return refused(wire_error::bad_message, "at most " + std::to_string(it->max_qty) +
+                                                    " of \"" + line.sku + "\" may be ordered");
+      }
+    }
+  }
+  io(self).event(protocols::encode_order(order.txn, order.lines, order.note));
+  return accepted();
+}
+
 void on_closed(self_ptr self, protocols::close_reason why) {
   auto& st = self->state;
-  st.connection_closed = true;
-  spdlog::info("billing: connection {} of terminal {} closed ({})", st.connection->id(),
+  io(self).mark_closed();
+  spdlog::info("billing: connection {} of terminal {} closed ({})", io(self).connection_id(),
                st.identified ? st.terminal_id : "-", protocols::to_string(why));
   for (auto& [id, t] : st.txns) {
     if (t.state < txn_state::settling && t.state != txn_state::opening) {
@@ -491,18 +789,19 @@ void on_closed(self_ptr self, protocols::close_reason why) {
 billing_session_actor::behavior_type billing_session(
     self_ptr self, std::shared_ptr<const switch_context> ctx,
     std::shared_ptr<protocols::ws_connection> connection) {
+  self->state.io =
+      std::make_unique<session_io>(std::move(connection), ctx->limits.max_idempotency_keys);
   self->state.ctx = std::move(ctx);
-  self->state.connection = std::move(connection);
   return {
       [=](frame_atom, const std::string& frame) { on_frame(self, frame); },
       [=](binary_atom, const std::string&) {
-        send_error(self, {}, wire_error::binary_not_allowed,
-                   "billing terminals send JSON in text frames only");
+        io(self).error({}, wire_error::binary_not_allowed,
+                       "billing terminals send JSON in text frames only");
       },
       [=](oversized_atom, std::uint64_t bytes) {
-        send_error(self, {}, wire_error::frame_too_large,
-                   "a frame of " + std::to_string(bytes) + " bytes was discarded (limit " +
-                       std::to_string(self->state.ctx->limits.max_frame_bytes) + " bytes)");
+        io(self).error({}, wire_error::frame_too_large,
+                       "a frame of " + std::to_string(bytes) + " bytes was discarded (limit " +
+                           std::to_string(self->state.ctx->limits.max_frame_bytes) + " bytes)");
       },
       [=](closed_atom, protocols::close_reason why) { on_closed(self, why); },
       [=](joined_atom, const std::string& txn, const paying_session_actor& handset,
@@ -547,7 +846,7 @@ billing_session_actor::behavior_type billing_session(
       [=](left_atom, const std::string& txn, const paying_session_actor& handset) {
         auto* t = find_txn(self, txn);
         if (!t || t->handset != handset) return;
-        if (t->state == txn_state::joined) {
+        if (t->state == txn_state::joined && !t->initiated_by_payer) {
           // The payer had not confirmed yet: let them (or another) join again.
           t->state = txn_state::opened;
           t->handset = nullptr;
@@ -556,6 +855,17 @@ billing_session_actor::behavior_type billing_session(
           end_txn(self, *t, {ending::cancelled, "payer", "the handset disconnected", true, false});
           maybe_quit(self);
         }
+      },
+      [=](incoming_atom, payer_card& payer, const paying_session_actor& handset) {
+        return on_incoming(self, payer, handset);
+      },
+      [=](order_atom, const order_request& order, const paying_session_actor& handset) {
+        return on_order(self, order, handset);
+      },
+      [=](centre_atom, centre_order& order) {
+        io(self).event(protocols::encode_centre_order({order.order_id, order.centre_id,
+                                                       order.centre_name, order.customer,
+                                                       order.lines, order.note, order.reference}));
       },
   };
 }

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "actors/interfaces.hpp"
+#include "actors/session_io.hpp"
 #include "actors/switch_context.hpp"
 #include "storage/directory_store.hpp"
 
@@ -35,15 +36,18 @@ struct billing_txn {
   std::int64_t amount_minor = 0;  // 0: not given yet
   std::string currency;
   txn_state state = txn_state::opening;
+  bool initiated_by_payer = false;  // flow B
   paying_session_actor handset;
   payer_card payer;
+  std::vector<protocols::catalogue_item> catalogue;  // claims 15, 24
+  bool catalogue_offered = false;
   settlement_outcome outcome;  // once settled or failed
   std::vector<caf::typed_response_promise<settlement_outcome>> confirmations;
 };
 
 struct billing_session_state {
   std::shared_ptr<const switch_context> ctx;
-  std::shared_ptr<protocols::ws_connection> connection;
+  std::unique_ptr<session_io> io;
   bool identified = false;
   std::string terminal_id;
   storage::merchant_record merchant;
@@ -51,7 +55,7 @@ struct billing_session_state {
   std::unordered_map<std::string, billing_txn> txns;
   std::size_t live = 0;              // transactions not finished
   std::deque<std::string> finished;  // oldest first, bounded by max_finished_remembered
-  bool connection_closed = false;
+  std::size_t refunds_in_flight = 0;
   static inline const char* name = "billing_session";
 };
 

@@ -8,7 +8,12 @@
 //   billing_session --open--> registry_shard <--join-- paying_session
 //   registry_shard --joined/expire--> billing_session
 //   paying_session --sync/confirm/cancel/left--> billing_session (directly, once paired)
-//   billing_session --offer/ended--> paying_session
+//   billing_session --offer/ended/catalogue--> paying_session
+//   paying_session --order--> billing_session; --incoming--> billing_session (flow B)
+//   sessions --attach/detach--> presence_shard (merchant ids, numbers)
+//   paying_session --reach--> presence_shard (flow B); order_centre_session --forward--> it (C)
+//   billing_session --resolve/push--> presence_shard --push--> paying_session (flow C)
+//   billing_session --sms--> sms_sender (flow C, payer offline)
 //   billing_session --settle--> ledger
 
 #include <caf/replies_to.hpp>
@@ -21,12 +26,12 @@
 namespace paysync::actors {
 
 // One per handset connection (the paying side, "mobile").
-using paying_session_actor =
-    caf::typed_actor<caf::reacts_to<frame_atom, std::string>,
-                     caf::reacts_to<binary_atom, std::string>,
-                     caf::reacts_to<oversized_atom, std::uint64_t>,
-                     caf::reacts_to<closed_atom, protocols::close_reason>,
-                     caf::reacts_to<offer_atom, amount_offer>, caf::reacts_to<ended_atom, txn_end>>;
+using paying_session_actor = caf::typed_actor<
+    caf::reacts_to<frame_atom, std::string>, caf::reacts_to<binary_atom, std::string>,
+    caf::reacts_to<oversized_atom, std::uint64_t>,
+    caf::reacts_to<closed_atom, protocols::close_reason>, caf::reacts_to<offer_atom, amount_offer>,
+    caf::reacts_to<ended_atom, txn_end>, caf::reacts_to<catalogue_atom, catalogue_offer>,
+    caf::reacts_to<push_atom, push_notice>>;
 
 // The billing session's answer to a handset's confirm_merchant: on success,
 // the amount when the merchant gave it already.
@@ -40,6 +45,21 @@ struct sync_grant {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, sync_grant& x) {
   return f(caf::meta::type_name("sync_grant"), x.result, x.has_amount, x.offer);
+}
+
+// The billing session's answer when a payer opens a transaction with its
+// merchant (flow B, claim 28): the handset has joined it already.
+struct incoming_grant {
+  verdict result;
+  std::string txn;
+  merchant_card merchant;
+  std::int64_t expires_unix_ms = 0;
+  friend bool operator==(const incoming_grant&, const incoming_grant&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, incoming_grant& x) {
+  return f(caf::meta::type_name("incoming_grant"), x.result, x.txn, x.merchant, x.expires_unix_ms);
 }
 
 // One per billing terminal connection (the billing side, "private line"). It
@@ -56,7 +76,13 @@ using billing_session_actor = caf::typed_actor<
     // handset: final purchase confirmation (claim 9) -> settle
     caf::replies_to<confirm_atom, amount_offer, paying_session_actor>::with<settlement_outcome>,
     caf::reacts_to<cancel_atom, std::string, paying_session_actor, std::string>,
-    caf::reacts_to<left_atom, std::string, paying_session_actor>>;
+    caf::reacts_to<left_atom, std::string, paying_session_actor>,
+    // handset: a payer names this merchant first (flow B)
+    caf::replies_to<incoming_atom, payer_card, paying_session_actor>::with<incoming_grant>,
+    // handset: the payer's order, relayed to the terminal (claims 15, 24, 28)
+    caf::replies_to<order_atom, order_request, paying_session_actor>::with<verdict>,
+    // presence: an order from an order-receiving centre (flow C)
+    caf::reacts_to<centre_atom, centre_order>>;
 
 // What a billing session registers when it opens a transaction.
 struct txn_ticket {
@@ -66,12 +92,14 @@ struct txn_ticket {
   std::string currency;
   std::int64_t expires_unix_ms = 0;
   billing_session_actor billing;
+  std::string bound_msisdn;      // flow C: only this payer may join
+  paying_session_actor handset;  // flow B: the payer who opened it has joined already
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, txn_ticket& x) {
   return f(caf::meta::type_name("txn_ticket"), x.txn, x.token, x.merchant, x.amount_minor,
-           x.currency, x.expires_unix_ms, x.billing);
+           x.currency, x.expires_unix_ms, x.billing, x.bound_msisdn, x.handset);
 }
 
 struct open_grant {
@@ -129,6 +157,63 @@ using registry_shard_actor =
                      caf::reacts_to<release_atom, std::string, paying_session_actor>,
                      caf::reacts_to<close_atom, std::string, ending>, caf::reacts_to<tick_atom>,
                      caf::replies_to<stats_atom>::with<shard_stats>>;
+
+struct reach_grant {
+  verdict result;
+  billing_session_actor billing;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, reach_grant& x) {
+  return f(caf::meta::type_name("reach_grant"), x.result, x.billing);
+}
+
+struct forward_grant {
+  verdict result;
+  std::string order_id;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, forward_grant& x) {
+  return f(caf::meta::type_name("forward_grant"), x.result, x.order_id);
+}
+
+struct resolve_grant {
+  verdict result;
+  std::string msisdn;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, resolve_grant& x) {
+  return f(caf::meta::type_name("resolve_grant"), x.result, x.msisdn);
+}
+
+// Who is connected: a merchant's billing sessions and a number's handsets,
+// sharded by a hash of the merchant id or the number. Also keeps the
+// customer references of order-centre orders (flow C) for their merchant.
+using presence_shard_actor = caf::typed_actor<
+    caf::reacts_to<attach_atom, std::string, billing_session_actor>,
+    caf::reacts_to<detach_atom, std::string, billing_session_actor>,
+    caf::reacts_to<attach_atom, std::string, paying_session_actor>,
+    caf::reacts_to<detach_atom, std::string, paying_session_actor>,
+    // a live billing session of this merchant (flow B)
+    caf::replies_to<reach_atom, std::string>::with<reach_grant>,
+    // merchant id, caller's number, the order -> delivered to a billing session (flow C)
+    caf::replies_to<forward_atom, std::string, std::string, centre_order>::with<forward_grant>,
+    // merchant id, customer reference -> the caller's number
+    caf::replies_to<resolve_atom, std::string, std::string>::with<resolve_grant>,
+    // number, notice -> how many handsets it reached
+    caf::replies_to<push_atom, std::string, push_notice>::with<std::uint32_t>>;
+
+// One per order-receiving centre connection (flow C, claims 25, 29).
+using order_centre_session_actor =
+    caf::typed_actor<caf::reacts_to<frame_atom, std::string>,
+                     caf::reacts_to<binary_atom, std::string>,
+                     caf::reacts_to<oversized_atom, std::uint64_t>,
+                     caf::reacts_to<closed_atom, protocols::close_reason>>;
+
+// Hands text messages to the SMS gateway (flow C, payer not connected).
+using sms_sender_actor = caf::typed_actor<caf::replies_to<sms_atom, sms_message>::with<verdict>>;
 
 struct ledger_stats {
   std::uint64_t commits = 0, postings = 0, refusals = 0, largest_batch = 0;

@@ -17,7 +17,7 @@ settlement_outcome refusal(storage::store_error e) {
   switch (e) {
     case storage::store_error::insufficient_funds:
       out.error = wire_error::insufficient_funds;
-      out.message = "the payer's available balance is below the amount";
+      out.message = "the available balance of the account to debit is below the amount";
       break;
     case storage::store_error::currency_mismatch:
       out.error = wire_error::currency_mismatch;
@@ -26,6 +26,18 @@ settlement_outcome refusal(storage::store_error e) {
     case storage::store_error::account_frozen:
       out.error = wire_error::payer_blocked;
       out.message = "an account of this payment is frozen";
+      break;
+    case storage::store_error::refund_exceeds_payment:
+      out.error = wire_error::refund_exceeds_payment;
+      out.message = "refunds would exceed the amount paid";
+      break;
+    case storage::store_error::original_not_found:
+      out.error = wire_error::unknown_txn;
+      out.message = "the payment to refund is not in the ledger";
+      break;
+    case storage::store_error::idempotency_conflict:
+      out.error = wire_error::idempotency_conflict;
+      out.message = "this idempotency key was used for a different posting";
       break;
     default:
       out.error = wire_error::internal;
@@ -46,12 +58,14 @@ void flush(self_ptr self) {
   for (std::size_t i = 0; i < n; ++i) {
     const auto& order = st.pending[i].first;
     storage::posting_request p;
-    p.settlement_id = order.txn;
-    p.debit_account = order.payer_account;
-    p.credit_account = order.merchant_account;
+    p.settlement_id = order.settlement_id;
+    p.debit_account = order.debit_account;
+    p.credit_account = order.credit_account;
     p.amount_minor = order.amount_minor;
     p.currency = order.currency;
-    p.kind = storage::entry_kind::payment;
+    p.kind = order.kind == posting_kind::refund ? storage::entry_kind::refund
+                                                : storage::entry_kind::payment;
+    p.original_id = order.original_id;
     p.time_unix_ms = now;
     p.memo = order.memo;
     st.batch.push_back(std::move(p));

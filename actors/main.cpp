@@ -7,6 +7,7 @@
 
 #include <signal.h>
 #include <sodium.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <boost/json.hpp>
@@ -58,6 +59,8 @@ int serve(int argc, char** argv) {
   if (*parsed == actors::parse_outcome::help_shown) return 0;
   auto level = spdlog::level::from_str(config.log_level);
   spdlog::set_level(level);
+  // Logs go to stderr: stdout carries the addresses and the demo transcript.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("paysync"));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
 
   // Every thread started from here on inherits the mask, so only sigwait

@@ -11,7 +11,9 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
+#include "protocols/message_codec.hpp"
 #include "protocols/wire_error.hpp"
 
 namespace paysync::actors {
@@ -74,21 +76,25 @@ typename Inspector::result_type inspect(Inspector& f, amount_offer& x) {
   return f(caf::meta::type_name("amount_offer"), x.txn, x.amount_minor, x.currency);
 }
 
-// A settlement for the ledger: debit the payer, credit the merchant, once.
+// A posting for the ledger, applied once: a payment debits the payer and
+// credits the merchant; a refund does the reverse and names the payment.
+enum class posting_kind : std::uint8_t { payment = 1, refund = 2 };
+
 struct settlement_order {
-  std::string txn;  // also the ledger's idempotency key
-  std::string payer_account, merchant_account;
+  std::string settlement_id;  // the ledger's idempotency key: the txn id, or the refund's id
+  std::string debit_account, credit_account;
   std::int64_t amount_minor = 0;
   std::string currency;
-  std::int64_t time_unix_ms = 0;
+  posting_kind kind = posting_kind::payment;
+  std::string original_id;  // refunds: the payment's txn id
   std::string memo;
   friend bool operator==(const settlement_order&, const settlement_order&) = default;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, settlement_order& x) {
-  return f(caf::meta::type_name("settlement_order"), x.txn, x.payer_account, x.merchant_account,
-           x.amount_minor, x.currency, x.time_unix_ms, x.memo);
+  return f(caf::meta::type_name("settlement_order"), x.settlement_id, x.debit_account,
+           x.credit_account, x.amount_minor, x.currency, x.kind, x.original_id, x.memo);
 }
 
 // The ledger's answer, given only after the commit is durable.
@@ -126,7 +132,91 @@ inline verdict refused(protocols::wire_error e, std::string message) {
   return verdict{false, e, std::move(message)};
 }
 
+// Item-ordering information on its way to a handset (claims 15, 24).
+struct catalogue_offer {
+  std::string txn;
+  std::vector<protocols::catalogue_item> items;
+  std::string currency;
+  friend bool operator==(const catalogue_offer&, const catalogue_offer&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, catalogue_offer& x) {
+  return f(caf::meta::type_name("catalogue_offer"), x.txn, x.items, x.currency);
+}
+
+// A payer's order on its way to the merchant (claims 15, 24, 28).
+struct order_request {
+  std::string txn;
+  std::vector<protocols::order_line> lines;
+  std::string note;
+  friend bool operator==(const order_request&, const order_request&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, order_request& x) {
+  return f(caf::meta::type_name("order_request"), x.txn, x.lines, x.note);
+}
+
+// An order an order-receiving centre took by phone (claims 25, 29).
+struct centre_order {
+  std::string order_id;
+  std::string centre_id, centre_name;
+  std::string customer;  // opaque reference to the caller's number
+  std::vector<protocols::order_line> lines;
+  std::string note, reference;
+  friend bool operator==(const centre_order&, const centre_order&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, centre_order& x) {
+  return f(caf::meta::type_name("centre_order"), x.order_id, x.centre_id, x.centre_name, x.customer,
+           x.lines, x.note, x.reference);
+}
+
+// A transaction pushed to a payer's handset (flow C).
+struct push_notice {
+  std::string txn;
+  merchant_card merchant;
+  std::int64_t amount_minor = 0;  // 0: not known yet
+  std::string currency;
+  std::int64_t expires_unix_ms = 0;
+  friend bool operator==(const push_notice&, const push_notice&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, push_notice& x) {
+  return f(caf::meta::type_name("push_notice"), x.txn, x.merchant, x.amount_minor, x.currency,
+           x.expires_unix_ms);
+}
+
+// A text message for a payer without an open connection (flow C).
+struct sms_message {
+  std::string to;  // MSISDN
+  std::string text;
+  std::string link;
+  std::int64_t expires_unix_ms = 0;
+  friend bool operator==(const sms_message&, const sms_message&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, sms_message& x) {
+  return f(caf::meta::type_name("sms_message"), x.to, x.text, x.link, x.expires_unix_ms);
+}
+
 }  // namespace paysync::actors
+
+namespace paysync::protocols {
+// CAF finds these by argument-dependent lookup; protocols/ itself knows nothing of CAF.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, catalogue_item& x) {
+  return f(caf::meta::type_name("catalogue_item"), x.sku, x.name, x.price_minor, x.max_qty);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, order_line& x) {
+  return f(caf::meta::type_name("order_line"), x.sku, x.qty);
+}
+}  // namespace paysync::protocols
 
 // Atoms: at most 10 characters of [0-9A-Za-z_ ].
 using frame_atom = caf::atom_constant<caf::atom("frame")>;          // ws -> session: text frame
@@ -149,3 +239,14 @@ using ended_atom = caf::atom_constant<caf::atom("ended")>;          // billing -
 using settle_atom = caf::atom_constant<caf::atom("settle")>;        // billing -> ledger
 using flush_atom = caf::atom_constant<caf::atom("flush")>;          // ledger -> itself
 using stats_atom = caf::atom_constant<caf::atom("stats")>;          // anyone -> shard, ledger
+using catalogue_atom = caf::atom_constant<caf::atom("catalogue")>;  // billing -> handset
+using order_atom = caf::atom_constant<caf::atom("order")>;          // handset -> billing
+using incoming_atom = caf::atom_constant<caf::atom("incoming")>;    // handset -> billing (flow B)
+using centre_atom = caf::atom_constant<caf::atom("centre")>;        // presence -> billing (flow C)
+using push_atom = caf::atom_constant<caf::atom("push")>;            // -> presence -> handset
+using attach_atom = caf::atom_constant<caf::atom("attach")>;        // session -> presence
+using detach_atom = caf::atom_constant<caf::atom("detach")>;        // session -> presence
+using reach_atom = caf::atom_constant<caf::atom("reach")>;          // handset -> presence
+using forward_atom = caf::atom_constant<caf::atom("forward")>;      // centre -> presence
+using resolve_atom = caf::atom_constant<caf::atom("resolve")>;      // billing -> presence
+using sms_atom = caf::atom_constant<caf::atom("sms")>;              // billing -> sms sender

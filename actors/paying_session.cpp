@@ -7,21 +7,18 @@
 #include "protocols/message_codec.hpp"
 #include "protocols/txn_ids.hpp"
 #include "storage/directory_store.hpp"
+#include "storage/ledger_store.hpp"
 
 namespace paysync::actors {
 namespace {
 
-namespace json = boost::json;
 using protocols::wire_error;
 using self_ptr = paying_session_actor::stateful_pointer<paying_session_state>;
 
-void send_frame(self_ptr self, std::string frame) {
-  if (!self->state.connection_closed) self->state.connection->send_text(std::move(frame));
-}
+session_io& io(self_ptr self) { return *self->state.io; }
 
-void send_error(self_ptr self, const json::value& ref, wire_error code, std::string_view message,
-                std::string_view txn = {}) {
-  send_frame(self, protocols::encode_error(ref, code, message, txn));
+std::chrono::milliseconds request_timeout(self_ptr self) {
+  return std::chrono::milliseconds(self->state.ctx->limits.request_timeout_ms);
 }
 
 handset_txn* current_for(self_ptr self, const std::string& txn) {
@@ -29,8 +26,8 @@ handset_txn* current_for(self_ptr self, const std::string& txn) {
   return cur && cur->txn == txn ? &*cur : nullptr;
 }
 
-void not_joined(self_ptr self, const json::value& ref, const std::string& txn) {
-  send_error(self, ref, wire_error::unknown_txn, "this handset has not joined " + txn, txn);
+void not_joined(self_ptr self, const request_meta& req, const std::string& txn) {
+  io(self).error(req, wire_error::unknown_txn, "this handset has not joined " + txn, txn);
 }
 
 // Guessing codes or ids costs a lockout after a few misses.
@@ -55,131 +52,196 @@ std::optional<std::uint16_t> shard_for(self_ptr self, const protocols::join_msg&
 }
 
 // Resolves the calling number to a registered, active payer (claim 12).
-std::optional<payer_card> identify_payer(self_ptr self, const json::value& ref) {
+std::optional<payer_card> identify_payer(self_ptr self, const request_meta& req) {
   auto& st = self->state;
   if (st.msisdn.empty()) {
-    send_error(self, ref, wire_error::payer_unidentified,
-               "this connection carries no calling number from a trusted mobile gateway");
+    io(self).error(req, wire_error::payer_unidentified,
+                   "this connection carries no calling number from a trusted mobile gateway");
     return std::nullopt;
   }
   auto user = st.ctx->directory->find_user_by_msisdn(st.msisdn);
   if (!user) {
     if (user.error() == storage::store_error::not_found) {
-      send_error(self, ref, wire_error::payer_unregistered,
-                 "the calling number is not registered for payments");
+      io(self).error(req, wire_error::payer_unregistered,
+                     "the calling number is not registered for payments");
     } else {
-      send_error(self, ref, wire_error::internal, "the directory is unavailable");
+      io(self).error(req, wire_error::internal, "the directory is unavailable");
     }
     return std::nullopt;
   }
   if (user->status != storage::party_status::active) {
-    send_error(self, ref, wire_error::payer_blocked,
-               user->status == storage::party_status::suspended ? "the payer's account is suspended"
-                                                                : "the payer's account is blocked");
+    io(self).error(req, wire_error::payer_blocked,
+                   user->status == storage::party_status::suspended
+                       ? "the payer's account is suspended"
+                       : "the payer's account is blocked");
     return std::nullopt;
   }
-  return payer_card{user->id,       user->display_name, user->account_id,
-                    user->currency, user->msisdn,       user->attributes};
+  st.payer = payer_card{user->id,       user->display_name, user->account_id,
+                        user->currency, user->msisdn,       user->attributes};
+  return st.payer;
 }
 
-void send_merchant(self_ptr self, const json::value& ref, const handset_txn& t) {
+void send_merchant(self_ptr self, const request_meta& req, const handset_txn& t) {
   std::optional<protocols::money_field> amount;
-  if (t.offer.amount_minor > 0)
+  if (t.offer.amount_minor > 0) {
     amount = protocols::money_field{t.offer.amount_minor, t.offer.currency};
+  }
   const auto& m = t.merchant;
-  send_frame(self, protocols::encode_merchant(
-                       ref, t.txn, {m.id, m.name, m.till, m.city, m.category, m.currency}, amount,
-                       t.expires_unix_ms));
+  io(self).reply(req, protocols::encode_merchant(
+                          req.ref, t.txn, {m.id, m.name, m.till, m.city, m.category, m.currency},
+                          amount, t.expires_unix_ms));
 }
 
-void on_join(self_ptr self, const json::value& ref, const protocols::join_msg& m) {
+// Common to join and pay_merchant: a handset may be in one transaction at a
+// time, and must be an identified, active payer who is not locked out.
+std::optional<payer_card> may_start(self_ptr self, const request_meta& req) {
   auto& st = self->state;
   if (st.current) {
-    if (m.by == protocols::join_by::txn && st.current->txn == m.key &&
-        st.current->step != handset_step::joining) {
-      return send_merchant(self, ref, *st.current);
-    }
-    return send_error(self, ref, wire_error::already_joined,
-                      "finish or cancel the current transaction first", st.current->txn);
+    io(self).error(req, wire_error::already_joined,
+                   st.current->step == handset_step::joining
+                       ? "a join is already in progress"
+                       : "finish or cancel the current transaction first",
+                   st.current->txn);
+    return std::nullopt;
   }
   const auto now = st.ctx->time->now_unix_ms();
   if (now < st.locked_until_unix_ms) {
-    return send_error(self, ref, wire_error::too_many_attempts,
-                      "too many failed joins; try again in " +
-                          std::to_string((st.locked_until_unix_ms - now + 999) / 1000) + " s");
+    io(self).error(req, wire_error::too_many_attempts,
+                   "too many failed joins; try again in " +
+                       std::to_string((st.locked_until_unix_ms - now + 999) / 1000) + " s");
+    return std::nullopt;
   }
-  auto payer = identify_payer(self, ref);
+  return identify_payer(self, req);
+}
+
+void start_txn(self_ptr self, const request_meta& req, std::string txn,
+               billing_session_actor billing, merchant_card merchant, std::int64_t amount_minor,
+               std::string currency, std::int64_t expires_unix_ms) {
+  auto& st = self->state;
+  if (io(self).closed()) {
+    self->send(billing, left_atom::value, txn, self);
+    return self->quit();
+  }
+  st.failed_joins = 0;
+  handset_txn t;
+  t.txn = txn;
+  t.step = handset_step::joined;
+  t.billing = std::move(billing);
+  t.merchant = std::move(merchant);
+  t.expires_unix_ms = expires_unix_ms;
+  t.offer = amount_offer{std::move(txn), amount_minor, std::move(currency)};
+  st.current = std::move(t);
+  send_merchant(self, req, *st.current);
+}
+
+void on_join(self_ptr self, const request_meta& req, const protocols::join_msg& m) {
+  auto& st = self->state;
+  if (st.current && m.by == protocols::join_by::txn && st.current->txn == m.key &&
+      st.current->step != handset_step::joining) {
+    return send_merchant(self, req, *st.current);
+  }
+  auto payer = may_start(self, req);
   if (!payer) return;
-  st.payer = *payer;
   auto shard = shard_for(self, m);
   if (!shard) {
     count_failed_join(self);
-    return send_error(self, ref, wire_error::unknown_txn, "no open transaction matches");
+    return io(self).error(req, wire_error::unknown_txn, "no open transaction matches");
   }
   st.current = handset_txn{};
   join_request request{m.by, m.key, m.till, self, std::move(*payer)};
-  self->request(st.ctx->shard(*shard), std::chrono::milliseconds(st.ctx->limits.request_timeout_ms),
-                join_atom::value, std::move(request))
+  self->request(st.ctx->shard(*shard), request_timeout(self), join_atom::value, std::move(request))
       .then(
           [=](join_grant& grant) {
-            auto& st = self->state;
-            st.current.reset();
+            self->state.current.reset();
             if (!grant.result.ok) {
               if (grant.result.error == wire_error::unknown_txn) count_failed_join(self);
-              return send_error(self, ref, grant.result.error, grant.result.message);
+              if (io(self).closed()) return self->quit();
+              return io(self).error(req, grant.result.error, grant.result.message);
             }
-            if (st.connection_closed) {
-              self->send(grant.billing, left_atom::value, grant.txn, self);
-              return self->quit();
-            }
-            st.failed_joins = 0;
-            handset_txn t;
-            t.txn = grant.txn;
-            t.step = handset_step::joined;
-            t.billing = grant.billing;
-            t.merchant = grant.merchant;
-            t.expires_unix_ms = grant.expires_unix_ms;
-            t.offer = amount_offer{grant.txn, grant.amount_minor, grant.currency};
-            st.current = std::move(t);
-            send_merchant(self, ref, *st.current);
+            start_txn(self, req, grant.txn, grant.billing, grant.merchant, grant.amount_minor,
+                      grant.currency, grant.expires_unix_ms);
           },
           [=](caf::error&) {
             self->state.current.reset();
-            if (self->state.connection_closed) return self->quit();
-            send_error(self, ref, wire_error::busy, "the registry did not answer in time; retry");
+            if (io(self).closed()) return self->quit();
+            io(self).error(req, wire_error::busy, "the registry did not answer in time; retry");
           });
 }
 
-void send_offer(self_ptr self, const handset_txn& t) {
-  send_frame(self, protocols::encode_amount_offer(t.txn, {t.offer.amount_minor, t.offer.currency},
-                                                  t.merchant.name));
+// Flow B (claim 28): the payer names the merchant by its till; the switch
+// reaches one of its billing terminals, which opens the transaction.
+void on_pay_merchant(self_ptr self, const request_meta& req, const protocols::pay_merchant_msg& m) {
+  auto& st = self->state;
+  auto payer = may_start(self, req);
+  if (!payer) return;
+  auto merchant = st.ctx->directory->find_merchant_by_till(m.till);
+  if (!merchant) {
+    return io(self).error(req, wire_error::unknown_merchant, "no merchant has till " + m.till);
+  }
+  if (merchant->status != storage::party_status::active) {
+    return io(self).error(req, wire_error::merchant_inactive,
+                          merchant->name + " is not accepting payments");
+  }
+  st.current = handset_txn{};
+  auto fail = [self, req](wire_error e, const std::string& message) {
+    self->state.current.reset();
+    if (io(self).closed()) return self->quit();
+    io(self).error(req, e, message);
+  };
+  const auto name = merchant->name;
+  self->request(st.ctx->presence_of(merchant->id), request_timeout(self), reach_atom::value,
+                merchant->id)
+      .then(
+          [=](reach_grant& reached) {
+            if (!reached.result.ok) {
+              return fail(wire_error::merchant_offline,
+                          name + " has no billing terminal online; pay at the till");
+            }
+            auto billing = reached.billing;
+            self->request(billing, request_timeout(self), incoming_atom::value, *payer, self)
+                .then(
+                    [=](incoming_grant& grant) {
+                      if (!grant.result.ok) return fail(grant.result.error, grant.result.message);
+                      self->state.current.reset();
+                      start_txn(self, req, grant.txn, billing, grant.merchant, 0,
+                                grant.merchant.currency, grant.expires_unix_ms);
+                    },
+                    [=](caf::error&) {
+                      fail(wire_error::merchant_offline, name + "'s terminal did not answer");
+                    });
+          },
+          [=](caf::error&) { fail(wire_error::busy, "the switch did not answer in time; retry"); });
 }
 
-void on_confirm_merchant(self_ptr self, const json::value& ref,
+void send_offer(self_ptr self, const handset_txn& t) {
+  io(self).event(protocols::encode_amount_offer(t.txn, {t.offer.amount_minor, t.offer.currency},
+                                                t.merchant.name));
+}
+
+void on_confirm_merchant(self_ptr self, const request_meta& req,
                          const protocols::confirm_merchant_msg& m) {
   auto* t = current_for(self, m.txn);
-  if (!t || t->step == handset_step::joining) return not_joined(self, ref, m.txn);
+  if (!t || t->step == handset_step::joining) return not_joined(self, req, m.txn);
   if (t->step == handset_step::synchronized || t->step == handset_step::amount_offered) {
-    return send_frame(self, protocols::encode_ack(ref, "confirm_merchant", m.txn));
+    return io(self).reply(req, protocols::encode_ack(req.ref, "confirm_merchant", m.txn));
   }
   if (t->step != handset_step::joined) {
-    return send_error(self, ref, wire_error::wrong_state,
-                      "the merchant is already confirmed for this transaction", m.txn);
+    return io(self).error(req, wire_error::wrong_state,
+                          "the merchant is already confirmed for this transaction", m.txn);
   }
   t->step = handset_step::confirming;
   const auto txn = m.txn;
-  self->request(t->billing, std::chrono::milliseconds(self->state.ctx->limits.request_timeout_ms),
-                sync_atom::value, txn, self)
+  self->request(t->billing, request_timeout(self), sync_atom::value, txn, self)
       .then(
           [=](sync_grant& grant) {
             auto* t = current_for(self, txn);
             if (!t) return;
             if (!grant.result.ok) {
               self->state.current.reset();
-              return send_error(self, ref, grant.result.error, grant.result.message, txn);
+              return io(self).error(req, grant.result.error, grant.result.message, txn);
             }
             t->step = handset_step::synchronized;
-            send_frame(self, protocols::encode_ack(ref, "confirm_merchant", txn));
+            io(self).reply(req, protocols::encode_ack(req.ref, "confirm_merchant", txn));
             if (grant.has_amount) {
               t->step = handset_step::amount_offered;
               t->offer = grant.offer;
@@ -189,8 +251,30 @@ void on_confirm_merchant(self_ptr self, const json::value& ref,
           [=](caf::error&) {
             if (!current_for(self, txn)) return;
             self->state.current.reset();
-            send_error(self, ref, wire_error::txn_closed,
-                       "the merchant's terminal is gone; the transaction is closed", txn);
+            io(self).error(req, wire_error::txn_closed,
+                           "the merchant's terminal is gone; the transaction is closed", txn);
+          });
+}
+
+void on_order(self_ptr self, const request_meta& req, const protocols::order_msg& m) {
+  auto* t = current_for(self, m.txn);
+  if (!t || t->step == handset_step::joining) return not_joined(self, req, m.txn);
+  if (t->step != handset_step::synchronized && t->step != handset_step::amount_offered) {
+    return io(self).error(req, wire_error::wrong_state,
+                          t->step == handset_step::settling ? "the payment is being settled"
+                                                            : "confirm the merchant first",
+                          m.txn);
+  }
+  const auto txn = m.txn;
+  self->request(t->billing, request_timeout(self), order_atom::value,
+                order_request{txn, m.lines, m.note}, self)
+      .then(
+          [=](verdict& v) {
+            if (!v.ok) return io(self).error(req, v.error, v.message, txn);
+            io(self).reply(req, protocols::encode_ack(req.ref, "order", txn));
+          },
+          [=](caf::error&) {
+            io(self).error(req, wire_error::txn_closed, "the merchant's terminal is gone", txn);
           });
 }
 
@@ -204,21 +288,21 @@ protocols::settlement_view receipt_of(const handset_txn& t, const settlement_out
           {}};
 }
 
-void on_confirm_amount(self_ptr self, const json::value& ref,
+void on_confirm_amount(self_ptr self, const request_meta& req,
                        const protocols::confirm_amount_msg& m) {
   auto& st = self->state;
   auto* t = current_for(self, m.txn);
   if (!t) {
     if (st.last_settled_txn == m.txn) {
-      return send_error(self, ref, wire_error::txn_closed,
-                        "this payment is already settled (sequence " +
-                            std::to_string(st.last_outcome.sequence) + ")",
-                        m.txn);
+      return io(self).error(req, wire_error::txn_closed,
+                            "this payment is already settled (sequence " +
+                                std::to_string(st.last_outcome.sequence) + ")",
+                            m.txn);
     }
-    return not_joined(self, ref, m.txn);
+    return not_joined(self, req, m.txn);
   }
   if (t->step != handset_step::amount_offered && t->step != handset_step::settling) {
-    return send_error(self, ref, wire_error::wrong_state, "no amount has been offered yet", m.txn);
+    return io(self).error(req, wire_error::wrong_state, "no amount has been offered yet", m.txn);
   }
   t->step = handset_step::settling;
   const auto txn = m.txn;
@@ -230,8 +314,9 @@ void on_confirm_amount(self_ptr self, const json::value& ref,
           [=](settlement_outcome& outcome) {
             auto& st = self->state;
             if (outcome.ok) {
-              send_frame(self, protocols::encode_receipt(ref, receipt_of(confirming, outcome),
-                                                         st.payer ? st.payer->display_name : ""));
+              io(self).reply(req,
+                             protocols::encode_receipt(req.ref, receipt_of(confirming, outcome),
+                                                       st.payer ? st.payer->display_name : ""));
               st.last_settled_txn = txn;
               st.last_outcome = outcome;
               if (current_for(self, txn)) st.current.reset();
@@ -242,55 +327,100 @@ void on_confirm_amount(self_ptr self, const json::value& ref,
             if (outcome.error == wire_error::amount_mismatch ||
                 outcome.error == wire_error::wrong_state) {
               t->step = handset_step::amount_offered;
-              return send_error(self, ref, outcome.error, outcome.message, txn);
+              return io(self).error(req, outcome.error, outcome.message, txn);
             }
             self->state.current.reset();
-            send_frame(self, protocols::encode_failed(txn, outcome.error, outcome.message, ref));
+            io(self).reply(req,
+                           protocols::encode_failed(txn, outcome.error, outcome.message, req.ref));
           },
           [=](caf::error&) {
             if (!current_for(self, txn)) return;
             self->state.current.reset();
-            send_frame(
-                self, protocols::encode_failed(txn, wire_error::internal,
-                                               "the merchant's session ended before the settlement "
-                                               "answered; ask the merchant for its status",
-                                               ref));
+            io(self).reply(
+                req, protocols::encode_failed(txn, wire_error::internal,
+                                              "the merchant's session ended before the settlement "
+                                              "answered; ask the merchant for its status",
+                                              req.ref));
           });
 }
 
-void on_cancel(self_ptr self, const json::value& ref, const protocols::cancel_msg& m) {
+void on_cancel(self_ptr self, const request_meta& req, const protocols::cancel_msg& m) {
   auto* t = current_for(self, m.txn);
-  if (!t || t->step == handset_step::joining) return not_joined(self, ref, m.txn);
+  if (!t || t->step == handset_step::joining) return not_joined(self, req, m.txn);
   if (t->step == handset_step::settling) {
-    return send_error(self, ref, wire_error::wrong_state,
-                      "the payment is being settled and can no longer be cancelled", m.txn);
+    return io(self).error(req, wire_error::wrong_state,
+                          "the payment is being settled and can no longer be cancelled", m.txn);
   }
   const std::string reason = m.reason.empty() ? "the payer declined" : m.reason;
   self->send(t->billing, cancel_atom::value, m.txn, self, reason);
   self->state.current.reset();
-  send_frame(self, protocols::encode_cancelled(ref, m.txn, "payer", reason));
+  io(self).reply(req, protocols::encode_cancelled(req.ref, m.txn, "payer", reason));
+}
+
+// Claim 14: the payer's purchases and refunds, newest first, from the ledger.
+void on_history(self_ptr self, const request_meta& req, const protocols::history_msg& m) {
+  auto& st = self->state;
+  auto payer = identify_payer(self, req);
+  if (!payer) return;
+  std::vector<protocols::history_entry_view> entries;
+  std::uint64_t before = m.before;
+  bool exhausted = false;
+  while (entries.size() < m.limit && !exhausted) {
+    auto page = st.ctx->ledger_reads->history(payer->account_id, before, m.limit);
+    if (!page) return io(self).error(req, wire_error::internal, "the ledger is unavailable");
+    exhausted = page->size() < m.limit;
+    for (const auto& e : *page) {
+      before = e.sequence;
+      const auto& p = e.posting;
+      const bool payment = p.kind == storage::entry_kind::payment;
+      if (!payment && p.kind != storage::entry_kind::refund) continue;  // top-ups are no purchases
+      const auto& merchant_account = payment ? p.credit_account : p.debit_account;
+      constexpr std::string_view prefix = "merchant:";
+      std::string merchant_id = merchant_account.substr(0, prefix.size()) == prefix
+                                    ? merchant_account.substr(prefix.size())
+                                    : merchant_account;
+      auto merchant = st.ctx->directory->find_merchant(merchant_id);
+      entries.push_back({payment ? p.settlement_id : p.original_id,
+                         payment ? "payment" : "refund",
+                         payment ? "debit" : "credit",
+                         e.sequence,
+                         merchant_id,
+                         merchant ? merchant->name : std::string(),
+                         {p.amount_minor, p.currency},
+                         p.time_unix_ms});
+      if (entries.size() == m.limit) break;
+    }
+  }
+  // A full page may be followed by more: the next page starts below its last entry.
+  const std::uint64_t next = entries.size() == m.limit ? entries.back().sequence : 0;
+  io(self).reply(req, protocols::encode_history(req.ref, entries, next));
 }
 
 void on_frame(self_ptr self, const std::string& frame) {
   auto decoded = protocols::decode_paying(frame);
   if (!decoded) {
     const auto& f = decoded.error();
-    return send_error(self, f.ref, f.code, f.message);
+    return io(self).error({f.ref, {}}, f.code, f.message);
   }
-  const auto& ref = decoded->ref;
+  const request_meta req{decoded->ref, decoded->idempotency_key};
+  if (!io(self).admit(req, decoded->fingerprint)) return;
   std::visit(
-      [&](const auto& body) {
-        using T = std::decay_t<decltype(body)>;
-        if constexpr (std::is_same_v<T, protocols::join_msg>) {
-          on_join(self, ref, body);
-        } else if constexpr (std::is_same_v<T, protocols::confirm_merchant_msg>) {
-          on_confirm_merchant(self, ref, body);
-        } else if constexpr (std::is_same_v<T, protocols::confirm_amount_msg>) {
-          on_confirm_amount(self, ref, body);
-        } else if constexpr (std::is_same_v<T, protocols::cancel_msg>) {
-          on_cancel(self, ref, body);
-        } else {
-          send_frame(self, protocols::encode_pong(ref, self->state.ctx->time->now_unix_ms()));
+      [&](const auto& m) {
+        using T = std::decay_t<decltype(m)>;
+        if constexpr (std::is_same_v<T, protocols::join_msg>) on_join(self, req, m);
+        if constexpr (std::is_same_v<T, protocols::pay_merchant_msg>) on_pay_merchant(self, req, m);
+        if constexpr (std::is_same_v<T, protocols::confirm_merchant_msg>) {
+          on_confirm_merchant(self, req, m);
+        }
+        if constexpr (std::is_same_v<T, protocols::order_msg>) on_order(self, req, m);
+        if constexpr (std::is_same_v<T, protocols::confirm_amount_msg>) {
+          on_confirm_amount(self, req, m);
+        }
+        if constexpr (std::is_same_v<T, protocols::cancel_msg>) on_cancel(self, req, m);
+        if constexpr (std::is_same_v<T, protocols::history_msg>) on_history(self, req, m);
+        if constexpr (std::is_same_v<T, protocols::ping_msg>) {
+          io(self).reply(req,
+                         protocols::encode_pong(req.ref, self->state.ctx->time->now_unix_ms()));
         }
       },
       decoded->body);
@@ -300,13 +430,13 @@ void on_ended(self_ptr self, const txn_end& e) {
   if (!current_for(self, e.txn)) return;
   switch (e.how) {
     case ending::expired:
-      send_frame(self, protocols::encode_expired(e.txn));
+      io(self).event(protocols::encode_expired(e.txn));
       break;
     case ending::failed:
-      send_frame(self, protocols::encode_failed(e.txn, e.code, e.reason));
+      io(self).event(protocols::encode_failed(e.txn, e.code, e.reason));
       break;
     default:
-      send_frame(self, protocols::encode_cancelled({}, e.txn, e.by, e.reason));
+      io(self).event(protocols::encode_cancelled({}, e.txn, e.by, e.reason));
       break;
   }
   self->state.current.reset();
@@ -314,7 +444,11 @@ void on_ended(self_ptr self, const txn_end& e) {
 
 void on_closed(self_ptr self) {
   auto& st = self->state;
-  st.connection_closed = true;
+  io(self).mark_closed();
+  if (!st.msisdn.empty()) {
+    self->send(st.ctx->presence_of(st.msisdn), detach_atom::value, st.msisdn,
+               paying_session_actor{self});
+  }
   if (st.current) {
     switch (st.current->step) {
       case handset_step::joining:
@@ -334,19 +468,25 @@ void on_closed(self_ptr self) {
 paying_session_actor::behavior_type paying_session(
     self_ptr self, std::shared_ptr<const switch_context> ctx,
     std::shared_ptr<protocols::ws_connection> connection, std::string msisdn) {
+  self->state.io =
+      std::make_unique<session_io>(std::move(connection), ctx->limits.max_idempotency_keys);
   self->state.ctx = std::move(ctx);
-  self->state.connection = std::move(connection);
   self->state.msisdn = std::move(msisdn);
+  // Reachable for pushes (flow C) while connected.
+  if (!self->state.msisdn.empty()) {
+    self->send(self->state.ctx->presence_of(self->state.msisdn), attach_atom::value,
+               self->state.msisdn, paying_session_actor{self});
+  }
   return {
       [=](frame_atom, const std::string& frame) { on_frame(self, frame); },
       [=](binary_atom, const std::string&) {
-        send_error(self, {}, wire_error::binary_not_allowed,
-                   "handsets send JSON in text frames only");
+        io(self).error({}, wire_error::binary_not_allowed,
+                       "handsets send JSON in text frames only");
       },
       [=](oversized_atom, std::uint64_t bytes) {
-        send_error(self, {}, wire_error::frame_too_large,
-                   "a frame of " + std::to_string(bytes) + " bytes was discarded (limit " +
-                       std::to_string(self->state.ctx->limits.max_frame_bytes) + " bytes)");
+        io(self).error({}, wire_error::frame_too_large,
+                       "a frame of " + std::to_string(bytes) + " bytes was discarded (limit " +
+                           std::to_string(self->state.ctx->limits.max_frame_bytes) + " bytes)");
       },
       [=](closed_atom, protocols::close_reason) { on_closed(self); },
       [=](offer_atom, const amount_offer& offer) {
@@ -360,6 +500,18 @@ paying_session_actor::behavior_type paying_session(
         send_offer(self, *t);
       },
       [=](ended_atom, const txn_end& e) { on_ended(self, e); },
+      [=](catalogue_atom, const catalogue_offer& offer) {
+        if (!current_for(self, offer.txn)) return;
+        io(self).event(protocols::encode_catalogue(offer.txn, offer.items, offer.currency));
+      },
+      [=](push_atom, const push_notice& n) {
+        const auto& m = n.merchant;
+        std::optional<protocols::money_field> amount;
+        if (n.amount_minor > 0) amount = protocols::money_field{n.amount_minor, n.currency};
+        io(self).event(
+            protocols::encode_push(n.txn, {m.id, m.name, m.till, m.city, m.category, m.currency},
+                                   amount, n.expires_unix_ms));
+      },
   };
 }
 

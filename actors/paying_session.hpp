@@ -6,6 +6,7 @@
 #include <string>
 
 #include "actors/interfaces.hpp"
+#include "actors/session_io.hpp"
 #include "actors/switch_context.hpp"
 
 namespace paysync::actors {
@@ -31,7 +32,7 @@ struct handset_txn {
 
 struct paying_session_state {
   std::shared_ptr<const switch_context> ctx;
-  std::shared_ptr<protocols::ws_connection> connection;
+  std::unique_ptr<session_io> io;
   // The calling number from a trusted gateway's header; empty when the
   // connection did not come through one (claim 12).
   std::string msisdn;
@@ -42,7 +43,6 @@ struct paying_session_state {
   settlement_outcome last_outcome;
   std::uint32_t failed_joins = 0;
   std::int64_t locked_until_unix_ms = 0;
-  bool connection_closed = false;
   static inline const char* name = "paying_session";
 };
 

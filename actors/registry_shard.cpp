@@ -89,7 +89,9 @@ open_grant open(self_ptr self, txn_ticket& ticket) {
   st.txn_by_token.emplace(ticket.token, ticket.txn);
   st.txn_by_code.emplace(key, ticket.txn);
   auto txn = ticket.txn;
-  st.by_txn.emplace(std::move(txn), registry_entry{std::move(ticket), std::move(key), {}});
+  auto handset = ticket.handset;  // flow B: the payer who opened it has joined
+  if (handset) ++st.stats.joined;
+  st.by_txn.emplace(std::move(txn), registry_entry{std::move(ticket), std::move(key), handset});
   st.stats.open = st.by_txn.size();
   ++st.stats.opened_total;
   return {accepted(), std::move(code)};
@@ -143,6 +145,10 @@ join_grant join(self_ptr self, join_request& request) {
   if (entry.ticket.expires_unix_ms <= st.config.time->now_unix_ms()) {
     expire(self, it);
     return refuse_join(wire_error::txn_expired, "the transaction has expired");
+  }
+  // A transaction pushed to one payer (flow C) is unknown to everybody else.
+  if (!entry.ticket.bound_msisdn.empty() && entry.ticket.bound_msisdn != request.payer.msisdn) {
+    return refuse_join(wire_error::unknown_txn, "no open transaction matches");
   }
   if (entry.handset && entry.handset != request.handset) {
     return refuse_join(wire_error::txn_taken, "another handset has joined this transaction");

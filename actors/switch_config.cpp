@@ -36,58 +36,72 @@ boost::system::result<parse_outcome, std::string> parse_switch_config(int argc,
       "config", po::value(&c.config_file), "read options from this file (key = value lines)");
 
   po::options_description options("Options (also valid as config-file keys)");
-  options.add_options()("data-dir", po::value(&c.data_dir)->default_value(c.data_dir),
-                        "folder of the LMDB files (ledger and directory); created if missing")(
-      "billing-address", po::value(&c.billing_address)->default_value(c.billing_address),
-      "listen address for billing terminals (the private line)")(
-      "billing-port", po::value(&c.billing_port)->default_value(c.billing_port),
-      "port for billing terminals; 0 picks a free one")(
-      "paying-address", po::value(&c.paying_address)->default_value(c.paying_address),
-      "listen address for handsets and payment links (the mobile side)")(
-      "paying-port", po::value(&c.paying_port)->default_value(c.paying_port),
-      "port for handsets and links; 0 picks a free one")(
-      "public-url", po::value(&c.public_url),
-      "base URL of payment links (default http://<paying-address>:<paying-port>)")(
-      "node-id", po::value(&c.node_id)->default_value(c.node_id),
-      "this node's number (0-255), written into every transaction id")(
-      "shards", po::value(&c.shards)->default_value(c.shards),
-      "registry shards (1-255); 0 = one per hardware thread")(
-      "workers", po::value(&c.workers)->default_value(c.workers),
-      "CAF scheduler threads; 0 = one per hardware thread")(
-      "io-threads", po::value(&c.io_threads)->default_value(c.io_threads),
-      "network threads serving both listeners")(
-      "txn-ttl-s", po::value(&c.txn_ttl_s)->default_value(c.txn_ttl_s),
-      "seconds an opened transaction lives before it expires")(
-      "trusted-gateway", po::value(&c.trusted_gateways)->multitoken()->composing(),
-      "source address or CIDR block trusted to send the caller's MSISDN header "
-      "(repeatable; default 127.0.0.1/32 and ::1/128)")(
-      "msisdn-header", po::value(&c.msisdn_header)->default_value(c.msisdn_header),
-      "header in which trusted gateways send the caller's number")(
-      "max-frame-bytes", po::value(&c.max_frame_bytes)->default_value(c.max_frame_bytes),
-      "larger frames are discarded with a frame_too_large error")(
-      "hard-frame-bytes", po::value(&c.hard_frame_bytes)->default_value(c.hard_frame_bytes),
-      "larger frames close the connection (WebSocket status 1009)")(
-      "max-connections", po::value(&c.max_connections)->default_value(c.max_connections),
-      "per listener; further upgrades get HTTP 503")(
-      "idle-timeout-s", po::value(&c.idle_timeout_s)->default_value(c.idle_timeout_s),
-      "silent connections are pinged after this, and closed if the ping goes unanswered")(
-      "max-open-per-terminal",
-      po::value(&c.max_open_per_terminal)->default_value(c.max_open_per_terminal),
-      "open transactions one billing connection may hold")(
-      "max-failed-joins", po::value(&c.max_failed_joins)->default_value(c.max_failed_joins),
-      "failed joins on one handset connection before a lockout")(
-      "join-lockout-s", po::value(&c.join_lockout_s)->default_value(c.join_lockout_s),
-      "length of that lockout")("ledger-batch-max",
-                                po::value(&c.ledger_batch_max)->default_value(c.ledger_batch_max),
-                                "most settlements in one durable ledger commit")(
-      "map-size-mb", po::value(&c.map_size_mb)->default_value(c.map_size_mb),
-      "LMDB map size (address space; the file grows as needed)")(
-      "seed-demo", po::value(&c.seed_demo)->default_value(c.seed_demo),
-      "seed the demo merchants and users into an empty directory (true/false)")(
-      "demo", po::bool_switch(&c.demo),
-      "after start, run a demo payment through the switch and print its transcript")(
-      "log-level", po::value(&c.log_level)->default_value(c.log_level),
-      "trace, debug, info, warn, error or off");
+  // clang-format off
+  options.add_options()
+      ("data-dir", po::value(&c.data_dir)->default_value(c.data_dir),
+       "folder of the LMDB files (ledger and directory); created if missing")
+      ("billing-address", po::value(&c.billing_address)->default_value(c.billing_address),
+       "listen address for billing terminals and order centres (the private line)")
+      ("billing-port", po::value(&c.billing_port)->default_value(c.billing_port),
+       "port for billing terminals; 0 picks a free one")
+      ("paying-address", po::value(&c.paying_address)->default_value(c.paying_address),
+       "listen address for handsets and payment links (the mobile side)")
+      ("paying-port", po::value(&c.paying_port)->default_value(c.paying_port),
+       "port for handsets and links; 0 picks a free one")
+      ("public-url", po::value(&c.public_url),
+       "base URL of payment links (default http://<paying-address>:<paying-port>)")
+      ("node-id", po::value(&c.node_id)->default_value(c.node_id),
+       "this node's number (0-255), written into every transaction id")
+      ("shards", po::value(&c.shards)->default_value(c.shards),
+       "registry and presence shards (1-255); 0 = one per hardware thread")
+      ("workers", po::value(&c.workers)->default_value(c.workers),
+       "CAF scheduler threads; 0 = one per hardware thread")
+      ("io-threads", po::value(&c.io_threads)->default_value(c.io_threads),
+       "network threads serving both listeners")
+      ("txn-ttl-s", po::value(&c.txn_ttl_s)->default_value(c.txn_ttl_s),
+       "seconds an opened transaction lives before it expires")
+      ("trusted-gateway", po::value(&c.trusted_gateways)->multitoken()->composing(),
+       "source address or CIDR block trusted to send the caller's MSISDN header "
+       "(repeatable; default 127.0.0.1/32 and ::1/128)")
+      ("msisdn-header", po::value(&c.msisdn_header)->default_value(c.msisdn_header),
+       "header in which trusted gateways send the caller's number")
+      ("max-frame-bytes", po::value(&c.max_frame_bytes)->default_value(c.max_frame_bytes),
+       "larger frames are discarded with a frame_too_large error")
+      ("hard-frame-bytes", po::value(&c.hard_frame_bytes)->default_value(c.hard_frame_bytes),
+       "larger frames close the connection (WebSocket status 1009)")
+      ("max-connections", po::value(&c.max_connections)->default_value(c.max_connections),
+       "per listener; further upgrades get HTTP 503")
+      ("idle-timeout-s", po::value(&c.idle_timeout_s)->default_value(c.idle_timeout_s),
+       "silent connections are pinged after this, and closed if the ping goes unanswered")
+      ("max-open-per-terminal",
+       po::value(&c.max_open_per_terminal)->default_value(c.max_open_per_terminal),
+       "open transactions one billing connection may hold")
+      ("max-failed-joins", po::value(&c.max_failed_joins)->default_value(c.max_failed_joins),
+       "failed joins on one handset connection before a lockout")
+      ("join-lockout-s", po::value(&c.join_lockout_s)->default_value(c.join_lockout_s),
+       "length of that lockout")
+      ("velocity-window-s", po::value(&c.velocity_window_s)->default_value(c.velocity_window_s),
+       "payer checks: the window over which a payer's payments are counted and summed")
+      ("velocity-max-count",
+       po::value(&c.velocity_max_count)->default_value(c.velocity_max_count),
+       "payer checks: most payments by one payer in the window")
+      ("velocity-max-minor",
+       po::value(&c.velocity_max_minor)->default_value(c.velocity_max_minor),
+       "payer checks: most minor units one payer may pay in the window")
+      ("sms-outbox", po::value(&c.sms_outbox),
+       "file the SMS gateway appends payment links to, one JSON line per message "
+       "(default <data-dir>/sms-outbox.jsonl)")
+      ("ledger-batch-max", po::value(&c.ledger_batch_max)->default_value(c.ledger_batch_max),
+       "most settlements in one durable ledger commit")
+      ("map-size-mb", po::value(&c.map_size_mb)->default_value(c.map_size_mb),
+       "LMDB map size (address space; the file grows as needed)")
+      ("seed-demo", po::value(&c.seed_demo)->default_value(c.seed_demo),
+       "seed the demo merchants and users into an empty directory (true/false)")
+      ("demo", po::bool_switch(&c.demo),
+       "after start, run a demo payment through the switch and print its transcript")
+      ("log-level", po::value(&c.log_level)->default_value(c.log_level),
+       "trace, debug, info, warn, error or off");
+  // clang-format on
 
   po::options_description all;
   all.add(general).add(options);
@@ -114,6 +128,10 @@ boost::system::result<parse_outcome, std::string> parse_switch_config(int argc,
   if (c.io_threads < 1) return std::string("--io-threads must be at least 1");
   if (c.max_frame_bytes < 1024 || c.hard_frame_bytes < c.max_frame_bytes) {
     return std::string("--max-frame-bytes must be >= 1024 and <= --hard-frame-bytes");
+  }
+  if (c.velocity_window_s < 1 || c.velocity_max_count < 1 || c.velocity_max_minor < 1) {
+    return std::string(
+        "--velocity-window-s, --velocity-max-count and --velocity-max-minor must be positive");
   }
   if (c.ledger_batch_max < 1 || c.ledger_batch_max > 10'000) {
     return std::string("--ledger-batch-max must be 1-10000");

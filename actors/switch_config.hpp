@@ -35,6 +35,10 @@ struct switch_config {
   std::uint32_t max_failed_joins = 5;
   std::int64_t join_lockout_s = 60;
   std::size_t ledger_batch_max = 1024;
+  std::int64_t velocity_window_s = 86'400;
+  std::uint32_t velocity_max_count = 50;
+  std::int64_t velocity_max_minor = 15'000'000;
+  std::string sms_outbox;  // default <data-dir>/sms-outbox.jsonl
   std::size_t map_size_mb = 4096;
   bool seed_demo = true;  // seed the demo merchants and users into an empty directory
   bool demo = false;      // after start, run a demo payment and print its transcript

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "actors/clock.hpp"
@@ -16,6 +17,14 @@ class ledger_store;
 
 namespace paysync::actors {
 
+// What a payer may spend (claim 12): checked before an amount is offered and
+// again before the ledger is asked to settle.
+struct payer_limits {
+  std::int64_t window_ms = 86'400'000;      // the velocity window: the last 24 h
+  std::uint32_t max_count = 50;             // payments in the window
+  std::int64_t max_sum_minor = 15'000'000;  // their sum (150,000.00 in a 2-digit currency)
+};
+
 // Tunables shared by the session actors; every one has a bound.
 struct session_limits {
   std::int64_t txn_ttl_ms = 300'000;          // an opened transaction lives this long at most
@@ -25,6 +34,8 @@ struct session_limits {
   std::int64_t join_lockout_ms = 60'000;
   std::int64_t request_timeout_ms = 10'000;  // session -> registry/billing requests
   std::size_t max_frame_bytes = 64 * 1024;   // as configured on the listeners (for messages)
+  std::size_t max_idempotency_keys = 1'024;  // remembered per connection
+  payer_limits payer;
 };
 
 // What every session actor needs; built once at start, shared read-only.
@@ -39,9 +50,15 @@ struct switch_context {
   const storage::ledger_store* ledger_reads = nullptr;
   ledger_actor ledger;
   std::vector<registry_shard_actor> shards;
+  std::vector<presence_shard_actor> presence;
+  sms_sender_actor sms;
 
   registry_shard_actor shard(std::size_t index) const { return shards[index % shards.size()]; }
   std::uint16_t shard_count() const { return static_cast<std::uint16_t>(shards.size()); }
+  // The presence shard that owns a merchant id or a number.
+  presence_shard_actor presence_of(std::string_view key) const {
+    return presence[std::hash<std::string_view>{}(key) % presence.size()];
+  }
 };
 
 }  // namespace paysync::actors

@@ -6,15 +6,22 @@
 #include <boost/asio/io_context.hpp>
 #include <caf/all.hpp>
 #include <filesystem>
+#include <optional>
 #include <thread>
 #include <vector>
 
 #include "actors/billing_session.hpp"
 #include "actors/ledger.hpp"
+#include "actors/order_centre_session.hpp"
 #include "actors/paying_session.hpp"
+#include "actors/presence_shard.hpp"
 #include "actors/registry_shard.hpp"
 #include "actors/session_bridge.hpp"
+#include "actors/sms_sender.hpp"
 #include "actors/switch_context.hpp"
+#include "protocols/handset_identity.hpp"
+#include "protocols/link_page.hpp"
+#include "protocols/sms_gateway.hpp"
 #include "protocols/trusted_gateway.hpp"
 #include "protocols/txn_ids.hpp"
 #include "protocols/ws_listener.hpp"
@@ -34,7 +41,8 @@ struct switch_node::impl {
   std::unique_ptr<caf::actor_system_config> actor_config;
   std::unique_ptr<caf::actor_system> system;
   std::shared_ptr<switch_context> context;  // read-only once the io threads run
-  protocols::trusted_gateways gateways;
+  // The calling number of a handset: gateway header or cookie. Set in listen().
+  std::optional<protocols::handset_identity> identity;
   boost::asio::io_context io;
   std::unique_ptr<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work;
   std::vector<std::thread> io_threads;
@@ -92,6 +100,9 @@ void switch_node::impl::spawn_actors() {
   ctx->limits.max_failed_joins = config.max_failed_joins;
   ctx->limits.join_lockout_ms = config.join_lockout_s * 1000;
   ctx->limits.max_frame_bytes = config.max_frame_bytes;
+  ctx->limits.payer.window_ms = config.velocity_window_s * 1000;
+  ctx->limits.payer.max_count = config.velocity_max_count;
+  ctx->limits.payer.max_sum_minor = config.velocity_max_minor;
   ctx->ledger = system->spawn<caf::detached>(
       actors::ledger, ledger_config{ledger_store.get(), config.ledger_batch_max, time});
   const auto shard_count = static_cast<std::uint16_t>(config.effective_shards());
@@ -103,20 +114,43 @@ void switch_node::impl::spawn_actors() {
     sc.tombstone_ttl_ms = 2 * ctx->limits.txn_ttl_ms;
     sc.time = time;
     ctx->shards.push_back(system->spawn(registry_shard, sc));
+    presence_shard_config pc;
+    pc.shard_index = i;
+    pc.customer_ttl_ms = 2 * ctx->limits.txn_ttl_ms + 3'600'000;
+    pc.time = time;
+    ctx->presence.push_back(system->spawn(presence_shard, pc));
   }
+  const auto outbox =
+      config.sms_outbox.empty() ? config.data_dir + "/sms-outbox.jsonl" : config.sms_outbox;
+  ctx->sms = system->spawn<caf::detached>(
+      sms_sender,
+      std::shared_ptr<protocols::sms_gateway>(protocols::make_file_sms_gateway(outbox)));
   context = std::move(ctx);
 }
 
 protocols::http_response switch_node::impl::serve_http(
     const protocols::peer_request& request) const {
   if (request.target == "/healthz") return {200, "text/plain; charset=utf-8", "ok\n", {}};
+  if (auto page = protocols::serve_link_page(request)) {
+    // A page request enriched by a trusted gateway: the browser presents the
+    // number again, as a cookie, on the page's WebSocket upgrade.
+    if (page->status == 200 && protocols::parse_link_path(request.target)) {
+      if (auto msisdn = identity->gateway_msisdn(request); !msisdn.empty()) {
+        page->headers.emplace_back("Set-Cookie",
+                                   identity->issue_cookie(msisdn, time->now_unix_ms()));
+      }
+    }
+    return std::move(*page);
+  }
   return {404, "text/plain; charset=utf-8", "not found\n", {}};
 }
 
 boost::system::result<void, std::string> switch_node::impl::listen() {
   auto parsed = protocols::trusted_gateways::parse(config.trusted_gateways);
   if (!parsed) return "--trusted-gateway: " + parsed.error();
-  gateways = std::move(*parsed);
+  // A fresh key per process: a restart invalidates the identity cookies.
+  identity.emplace(std::move(*parsed), protocols::handset_identity::random_key(),
+                   config.msisdn_header);
 
   protocols::listener_options common;
   common.max_frame_bytes = config.max_frame_bytes;
@@ -131,7 +165,12 @@ boost::system::result<void, std::string> switch_node::impl::listen() {
   protocols::listener_callbacks billing_callbacks;
   billing_callbacks.on_connect =
       [this](std::shared_ptr<protocols::ws_connection> connection,
-             const protocols::peer_request&) -> std::shared_ptr<protocols::ws_handler> {
+             const protocols::peer_request& request) -> std::shared_ptr<protocols::ws_handler> {
+    // Order-receiving centres share the private line, on their own path.
+    if (request.target == "/centre" || request.target.rfind("/centre?", 0) == 0) {
+      auto session = system->spawn(order_centre_session, context, std::move(connection));
+      return std::make_shared<session_bridge<order_centre_session_actor>>(std::move(session));
+    }
     auto session = system->spawn(billing_session, context, std::move(connection));
     return std::make_shared<session_bridge<billing_session_actor>>(std::move(session));
   };
@@ -148,25 +187,11 @@ boost::system::result<void, std::string> switch_node::impl::listen() {
   paying_options.address = config.paying_address;
   paying_options.port = config.paying_port;
   protocols::listener_callbacks paying_callbacks;
-  const auto header = [&] {
-    std::string h = config.msisdn_header;
-    for (auto& c : h) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return h;
-  }();
   paying_callbacks.on_connect =
-      [this, header](
-          std::shared_ptr<protocols::ws_connection> connection,
-          const protocols::peer_request& request) -> std::shared_ptr<protocols::ws_handler> {
-    std::string msisdn;
-    const auto presented = request.header(header);
-    if (!presented.empty()) {
-      if (gateways.contains(request.remote_address)) {
-        msisdn = protocols::normalize_msisdn(presented);
-      } else {
-        spdlog::warn("paying: ignored a caller number from untrusted address {}",
-                     request.remote_address);
-      }
-    }
+      [this](std::shared_ptr<protocols::ws_connection> connection,
+             const protocols::peer_request& request) -> std::shared_ptr<protocols::ws_handler> {
+    // From a trusted gateway's header, or from the cookie the link page set.
+    const auto msisdn = identity->msisdn_of(request, time->now_unix_ms());
     auto session = system->spawn(paying_session, context, std::move(connection), msisdn);
     return std::make_shared<session_bridge<paying_session_actor>>(std::move(session));
   };
@@ -227,6 +252,10 @@ void switch_node::impl::shut_down() {
     for (const auto& shard : context->shards) {
       caf::anon_send_exit(shard, caf::exit_reason::user_shutdown);
     }
+    for (const auto& shard : context->presence) {
+      caf::anon_send_exit(shard, caf::exit_reason::user_shutdown);
+    }
+    caf::anon_send_exit(context->sms, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(context->ledger, caf::exit_reason::user_shutdown);
     if (!wait_until([&] { return system->registry().running() == 0; }, std::chrono::seconds(5))) {
       spdlog::warn("shutdown: {} actors still running after 5 s; not waiting for them",

@@ -16,7 +16,9 @@
 #include "actors/clock.hpp"
 #include "actors/ledger.hpp"
 #include "actors/paying_session.hpp"
+#include "actors/presence_shard.hpp"
 #include "actors/registry_shard.hpp"
+#include "actors/sms_sender.hpp"
 #include "actors/switch_context.hpp"
 #include "storage/demo_seed.hpp"
 #include "storage/directory_store.hpp"
@@ -86,6 +88,8 @@ class actor_test : public ::testing::Test {
     for (auto& shard : context_->shards)
       caf::anon_send_exit(shard, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(context_->ledger, caf::exit_reason::user_shutdown);
+    for (auto& p : context_->presence) caf::anon_send_exit(p, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(context_->sms, caf::exit_reason::user_shutdown);
     for (auto& a : sessions_) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
     sched_->run();
   }
@@ -106,7 +110,13 @@ class actor_test : public ::testing::Test {
       sc.sweep_interval_ms = 0;
       sc.time = clock_;
       ctx->shards.push_back(system_->spawn(registry_shard, sc));
+      presence_shard_config pc;
+      pc.shard_index = i;
+      pc.time = clock_;
+      ctx->presence.push_back(system_->spawn(presence_shard, pc));
     }
+    ctx->sms = system_->spawn(sms_sender, std::shared_ptr<protocols::sms_gateway>(
+                                              protocols::make_file_sms_gateway(sms_outbox())));
     context_ = ctx;
     sched_->run();
   }
@@ -161,6 +171,8 @@ class actor_test : public ::testing::Test {
     send(b.actor, m);
     return b.wire->take_one();
   }
+
+  std::string sms_outbox() const { return dir_.sub("sms-outbox.jsonl"); }
 
   std::int64_t balance(const std::string& account) {
     auto a = ledger_store_->find_account(account);

@@ -10,7 +10,14 @@ class LedgerActor : public actor_test {
   void SetUp() override { start_switch(1); }
 
   settlement_order order(std::string txn, std::int64_t amount, std::string payer = "user:u-1001") {
-    return {std::move(txn), std::move(payer), "merchant:m-kahawa", amount, "KES", 0, "memo"};
+    settlement_order o;
+    o.settlement_id = std::move(txn);
+    o.debit_account = std::move(payer);
+    o.credit_account = "merchant:m-kahawa";
+    o.amount_minor = amount;
+    o.currency = "KES";
+    o.memo = "memo";
+    return o;
   }
 
   ledger_stats stats() {

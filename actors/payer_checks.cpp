@@ -1,0 +1,74 @@
+#include "actors/payer_checks.hpp"
+
+#include "protocols/money.hpp"
+#include "storage/directory_store.hpp"
+#include "storage/ledger_store.hpp"
+
+namespace paysync::actors {
+
+using protocols::wire_error;
+
+verdict check_payer(const storage::directory_store& directory, const storage::ledger_store& ledger,
+                    const std::string& user_id, const std::string& account_id,
+                    std::int64_t amount_minor, std::int64_t now_unix_ms,
+                    const payer_limits& limits) {
+  auto user = directory.find_user(user_id);
+  if (!user) {
+    return user.error() == storage::store_error::not_found
+               ? refused(wire_error::payer_unregistered, "the payer is no longer registered")
+               : refused(wire_error::internal, "the directory is unavailable");
+  }
+  if (user->status != storage::party_status::active) {
+    return refused(wire_error::payer_blocked, user->status == storage::party_status::suspended
+                                                  ? "the payer's account is suspended"
+                                                  : "the payer's account is blocked");
+  }
+
+  // Payments in the window, newest first; the history index is in commit order.
+  const std::int64_t since = now_unix_ms - limits.window_ms;
+  std::uint32_t count = 0;
+  std::int64_t sum = 0;
+  std::uint64_t before = 0;
+  bool more = true;
+  while (more) {
+    constexpr std::size_t page = 100;
+    auto entries = ledger.history(account_id, before, page);
+    if (!entries) return refused(wire_error::internal, "the ledger is unavailable");
+    more = entries->size() == page;
+    for (const auto& e : *entries) {
+      before = e.sequence;
+      if (e.posting.time_unix_ms < since) {
+        more = false;
+        break;
+      }
+      if (e.posting.kind == storage::entry_kind::payment && e.posting.debit_account == account_id) {
+        ++count;
+        sum += e.posting.amount_minor;
+      }
+    }
+    if (count >= limits.max_count) break;
+  }
+  const auto hours = limits.window_ms / 3'600'000;
+  if (count + 1 > limits.max_count) {
+    return refused(wire_error::velocity_limit, "the payer has made " + std::to_string(count) +
+                                                   " payments in the last " +
+                                                   std::to_string(hours) + " h (the limit is " +
+                                                   std::to_string(limits.max_count) + ")");
+  }
+  if (sum + amount_minor > limits.max_sum_minor) {
+    return refused(wire_error::velocity_limit,
+                   "this payment would take the payer's spending in the last " +
+                       std::to_string(hours) + " h above " +
+                       protocols::format_money(limits.max_sum_minor, user->currency));
+  }
+
+  auto account = ledger.find_account(account_id);
+  if (!account) return refused(wire_error::internal, "the payer's account is missing");
+  if (account->balance_minor < amount_minor) {
+    return refused(wire_error::insufficient_funds,
+                   "the payer's available balance is below the amount");
+  }
+  return accepted();
+}
+
+}  // namespace paysync::actors
