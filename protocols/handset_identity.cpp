@@ -80,7 +80,8 @@ std::string handset_identity::mac_of(std::string_view msisdn, std::string_view e
 
 std::string handset_identity::issue_cookie(std::string_view msisdn,
                                            std::int64_t now_unix_ms) const {
-  if (msisdn.empty() || normalize_msisdn(msisdn) != msisdn) return {};  // digits only, 8 to 15 of them
+  // Digits only, 8 to 15 of them.
+  if (msisdn.empty() || normalize_msisdn(msisdn) != msisdn) return {};
   const auto expiry = std::to_string(now_unix_ms / 1000 + cookie_max_age_s);
   return std::string(cookie_name) + "=" + std::string(msisdn) + "." + expiry + "." +
          mac_of(msisdn, expiry) + "; Max-Age=" + std::to_string(cookie_max_age_s) +
