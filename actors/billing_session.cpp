@@ -7,6 +7,7 @@
 #include "actors/payer_checks.hpp"
 #include "protocols/message_codec.hpp"
 #include "protocols/money.hpp"
+#include "protocols/qr_code.hpp"
 #include "protocols/trusted_gateway.hpp"
 #include "protocols/txn_ids.hpp"
 #include "storage/ledger_store.hpp"
@@ -179,6 +180,21 @@ protocols::opened_view opened_view_of(self_ptr self, const billing_txn& t, std::
   if (t.amount_minor > 0) v.amount = protocols::money_field{t.amount_minor, t.currency};
   v.reference = t.reference;
   v.initiated_by = t.initiated_by_payer ? "payer" : "merchant";
+  if (t.qr == protocols::qr_format::png) {
+    if (auto png = protocols::qr_png(v.link)) {
+      v.qr_png.assign(png->begin(), png->end());
+    } else {
+      spdlog::warn("billing: no QR code for a link of {} bytes: {}", v.link.size(),
+                   protocols::to_string(png.error()));
+    }
+  } else if (t.qr == protocols::qr_format::svg) {
+    if (auto svg = protocols::qr_svg(v.link)) {
+      v.qr_svg = std::move(*svg);
+    } else {
+      spdlog::warn("billing: no QR code for a link of {} bytes: {}", v.link.size(),
+                   protocols::to_string(svg.error()));
+    }
+  }
   return v;
 }
 
@@ -339,6 +355,7 @@ void open_txn(self_ptr self, const request_meta& req, const protocols::open_msg&
   if (m.ttl_s && *m.ttl_s * 1000 < ttl_ms) ttl_ms = *m.ttl_s * 1000;
   auto t = new_txn(self, ttl_ms);
   t.reference = m.reference;
+  t.qr = m.qr;
   if (m.amount) t.amount_minor = m.amount->amount_minor;
   auto ticket = ticket_for(self, t);
   ticket.bound_msisdn = push_msisdn;

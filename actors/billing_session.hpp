@@ -36,7 +36,8 @@ struct billing_txn {
   std::int64_t amount_minor = 0;  // 0: not given yet
   std::string currency;
   txn_state state = txn_state::opening;
-  bool initiated_by_payer = false;  // flow B
+  bool initiated_by_payer = false;                       // flow B
+  protocols::qr_format qr = protocols::qr_format::none;  // the link as a QR code in `opened`
   paying_session_actor handset;
   payer_card payer;
   std::vector<protocols::catalogue_item> catalogue;  // claims 15, 24

@@ -1,6 +1,11 @@
 // Flow A through the real binary and real WebSockets, using nothing but what
 // docs/protocol.md promises.
 
+#include <sodium.h>
+
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/wechat_qrcode.hpp>
+
 #include "switch_fixture.hpp"
 
 namespace paysync::testing_support {
@@ -51,6 +56,33 @@ TEST_F(FlowAOverSockets, SettlesAndMovesTheMoneyOnce) {
   EXPECT_EQ(journal_entries(), entries + 1);
   auto status = call(b, {{"type", "status"}, {"txn", txn}}, "status");
   EXPECT_EQ(str(status, "state"), "settled");
+}
+
+// Claim 6: the link as a QR code a handset's camera reads back.
+TEST_F(FlowAOverSockets, OpenedCarriesTheLinkAsAQrCodeOnRequest) {
+  auto b = billing();
+  auto png = call(b, {{"type", "open"}, {"qr", "png"}}, "opened");
+  const std::string prefix = "data:image/png;base64,";
+  const auto data_url = str(png, "qr_png");
+  ASSERT_EQ(data_url.rfind(prefix, 0), 0u) << data_url.substr(0, 40);
+  const auto b64 = data_url.substr(prefix.size());
+  std::vector<unsigned char> bytes(b64.size());
+  std::size_t n = 0;
+  ASSERT_EQ(sodium_base642bin(bytes.data(), bytes.size(), b64.data(), b64.size(), nullptr, &n,
+                              nullptr, sodium_base64_VARIANT_ORIGINAL),
+            0);
+  bytes.resize(n);
+  cv::Mat image = cv::imdecode(bytes, cv::IMREAD_GRAYSCALE);
+  ASSERT_FALSE(image.empty());
+  // Debian's OpenCV is built without quirc, so cv::QRCodeDetector cannot
+  // decode; contrib's WeChatQRCode can (see tests/protocols/qr_code_test.cpp).
+  cv::wechat_qrcode::WeChatQRCode reader;
+  EXPECT_EQ(reader.detectAndDecode(image), std::vector<std::string>{str(png, "link")});
+
+  auto svg = call(b, {{"type", "open"}, {"qr", "svg"}}, "opened");
+  EXPECT_EQ(str(svg, "qr_svg").rfind("<svg", 0), 0u);
+  auto plain = call(b, {{"type", "open"}}, "opened");
+  EXPECT_FALSE(plain.contains("qr_png") || plain.contains("qr_svg")) << "only when asked";
 }
 
 TEST_F(FlowAOverSockets, JoinsByCodeAndTillOrById) {
