@@ -11,7 +11,10 @@ packages=(
   libsodium-dev libssl-dev libspdlog-dev
   libopencv-dev libopencv-contrib-dev opencv-data
   libgtest-dev libgmock-dev libbenchmark-dev
+  chromium  # the link page's browser test: Debian's build, never a downloaded one
 )
+# Node.js for that test; a machine that already has node keeps its own.
+command -v node >/dev/null 2>&1 || packages+=(nodejs npm)
 
 missing=()
 for p in "${packages[@]}"; do

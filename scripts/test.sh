@@ -9,5 +9,18 @@ build="${PAYSYNC_BUILD_DIR:-$root/build}"
 "$root/scripts/install-deps.sh"
 echo "paysync: building the switch and its tests..."
 "$root/scripts/build.sh"
+# The browser test's npm packages (playwright-core, ws), exactly as locked.
+browser="$root/tests/browser"
+if [[ ! -f "$browser/node_modules/.package-lock.json" ||
+      "$browser/package-lock.json" -nt "$browser/node_modules/.package-lock.json" ]]; then
+  log=$(mktemp -t paysync-npm.XXXXXX)
+  if ! (cd "$browser" && npm ci --no-audit --no-fund --ignore-scripts) >"$log" 2>&1; then
+    echo "paysync: npm ci in tests/browser failed; its output:" >&2
+    cat "$log" >&2
+    rm -f "$log"
+    exit 1
+  fi
+  rm -f "$log"
+fi
 cd "$build"
 exec ctest --output-on-failure --timeout 300 -j "${PAYSYNC_JOBS:-$(nproc)}" "$@"
