@@ -97,6 +97,15 @@ boost::system::result<parse_outcome, std::string> parse_switch_config(int argc,
        "LMDB map size (address space; the file grows as needed)")
       ("seed-demo", po::value(&c.seed_demo)->default_value(c.seed_demo),
        "seed the demo merchants and users into an empty directory (true/false)")
+      ("seed-load-merchants",
+       po::value(&c.seed_load_merchants)->default_value(c.seed_load_merchants),
+       "seed this many synthetic merchants m-load-<n> (terminal t-load-<n>, till 6<n>) for "
+       "load tests (at most 100000; idempotent)")
+      ("seed-load-users", po::value(&c.seed_load_users)->default_value(c.seed_load_users),
+       "seed this many synthetic payers u-load-<n> (msisdn 2547100<n>, 5 digits) for load tests")
+      ("seed-load-funding-minor",
+       po::value(&c.seed_load_funding_minor)->default_value(c.seed_load_funding_minor),
+       "opening balance of each synthetic payer, in minor units")
       ("demo", po::bool_switch(&c.demo),
        "after start, run a demo payment through the switch and print its transcript")
       ("log-level", po::value(&c.log_level)->default_value(c.log_level),
@@ -132,6 +141,9 @@ boost::system::result<parse_outcome, std::string> parse_switch_config(int argc,
   if (c.velocity_window_s < 1 || c.velocity_max_count < 1 || c.velocity_max_minor < 1) {
     return std::string(
         "--velocity-window-s, --velocity-max-count and --velocity-max-minor must be positive");
+  }
+  if (c.seed_load_merchants > 100'000 || c.seed_load_users > 100'000) {
+    return std::string("--seed-load-merchants and --seed-load-users are at most 100000");
   }
   if (c.ledger_batch_max < 1 || c.ledger_batch_max > 10'000) {
     return std::string("--ledger-batch-max must be 1-10000");

@@ -41,7 +41,12 @@ struct switch_config {
   std::string sms_outbox;  // default <data-dir>/sms-outbox.jsonl
   std::size_t map_size_mb = 4096;
   bool seed_demo = true;  // seed the demo merchants and users into an empty directory
-  bool demo = false;      // after start, run a demo payment and print its transcript
+  // Synthetic merchants m-load-<n> (terminal t-load-<n>, till 6<n>) and users
+  // u-load-<n> (msisdn 2547100<n>) for load tests; idempotent.
+  std::size_t seed_load_merchants = 0;
+  std::size_t seed_load_users = 0;
+  std::int64_t seed_load_funding_minor = 100'000'000;
+  bool demo = false;  // after start, run a demo payment and print its transcript
   std::string log_level = "info";
 
   unsigned effective_shards() const;

@@ -79,6 +79,19 @@ boost::system::result<void, std::string> switch_node::impl::open_storage() {
                    seeded->terminals, seeded->users);
     }
   }
+  if (config.seed_load_merchants > 0 || config.seed_load_users > 0) {
+    auto seeded = storage::seed_load_data(*directory, *ledger_store, config.seed_load_merchants,
+                                          config.seed_load_users, config.seed_load_funding_minor,
+                                          time->now_unix_ms());
+    if (!seeded) {
+      return "seeding the load-test data failed: " +
+             std::string(storage::to_string(seeded.error()));
+    }
+    if (seeded->seeded) {
+      spdlog::info("seeded load-test data: {} merchants, {} users", seeded->merchants,
+                   seeded->users);
+    }
+  }
   return {};
 }
 
