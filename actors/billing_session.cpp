@@ -224,6 +224,7 @@ void register_txn(self_ptr self, billing_txn t, txn_ticket ticket, Done done) {
             }
             t->code = grant.code;
             if (t->state == txn_state::opening) t->state = txn_state::opened;
+            ++self->state.ctx->metrics->transactions_opened;
             done(t, accepted());
             if (io(self).closed() && !is_finished(t->state)) {
               end_txn(
@@ -551,6 +552,7 @@ void on_refund(self_ptr self, const request_meta& req, const protocols::refund_m
             if (!outcome.ok) {
               io(self).error(req, outcome.error, outcome.message, m.txn);
             } else {
+              if (!outcome.duplicate) ++self->state.ctx->metrics->refunds;
               auto total = self->state.ctx->ledger_reads->refunded_minor(m.txn);
               io(self).reply(req, protocols::encode_refunded(
                                       req.ref, {m.txn, refund_id, m.amount, total ? *total : 0,
@@ -609,7 +611,16 @@ void settle(self_ptr self, billing_txn& t) {
   order.currency = t.currency;
   order.memo = t.reference;
   const auto txn = t.txn;
+  const auto started = std::chrono::steady_clock::now();
   auto complete = [=](settlement_outcome outcome) {
+    auto& metrics = *self->state.ctx->metrics;
+    metrics.settle_seconds.observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    if (outcome.ok) {
+      ++metrics.settlements;
+    } else {
+      metrics.refused(outcome.error);
+    }
     auto* t = find_txn(self, txn);
     if (!t) return;
     t->outcome = outcome;
@@ -705,6 +716,7 @@ caf::result<settlement_outcome> on_confirm(self_ptr self, const amount_offer& co
   }
   // The checks of claim 12 once more, right before money moves.
   if (auto v = check(self, *t, t->amount_minor); !v.ok) {
+    self->state.ctx->metrics->refused(v.error);
     t->outcome = refuse(v.error, v.message);
     io(self).event(protocols::encode_failed(t->txn, v.error, v.message));
     self->send(shard_of(self, t->txn), close_atom::value, t->txn, ending::failed);
@@ -806,9 +818,12 @@ void on_closed(self_ptr self, protocols::close_reason why) {
 billing_session_actor::behavior_type billing_session(
     self_ptr self, std::shared_ptr<const switch_context> ctx,
     std::shared_ptr<protocols::ws_connection> connection) {
-  self->state.io =
-      std::make_unique<session_io>(std::move(connection), ctx->limits.max_idempotency_keys);
+  self->state.io = std::make_unique<session_io>(std::move(connection),
+                                                ctx->limits.max_idempotency_keys, ctx->metrics);
   self->state.ctx = std::move(ctx);
+  auto* metrics = self->state.ctx->metrics;
+  ++metrics->billing_connections;
+  self->attach_functor([metrics] { --metrics->billing_connections; });
   return {
       [=](frame_atom, const std::string& frame) { on_frame(self, frame); },
       [=](binary_atom, const std::string&) {

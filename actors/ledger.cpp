@@ -70,7 +70,15 @@ void flush(self_ptr self) {
     p.memo = order.memo;
     st.batch.push_back(std::move(p));
   }
+  const auto started = std::chrono::steady_clock::now();
   auto outcomes = st.config.store->post_batch(st.batch);
+  if (auto* m = st.config.metrics) {
+    ++m->ledger_commits;
+    m->ledger_postings += outcomes ? n : 0;
+    m->ledger_commit_seconds.observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    m->ledger_batch_size.observe(static_cast<double>(n));
+  }
   ++st.stats.commits;
   st.stats.largest_batch = std::max<std::uint64_t>(st.stats.largest_batch, n);
   for (std::size_t i = 0; i < n; ++i) {

@@ -7,6 +7,7 @@
 
 #include "actors/clock.hpp"
 #include "actors/interfaces.hpp"
+#include "actors/metrics.hpp"
 #include "storage/ledger_store.hpp"
 
 namespace paysync::actors {
@@ -15,6 +16,7 @@ struct ledger_config {
   storage::ledger_store* store = nullptr;  // outlives the actor
   std::size_t batch_max = 1024;            // postings per durable commit
   std::shared_ptr<const clock> time;
+  switch_metrics* metrics = nullptr;  // may be null in tests
 };
 
 struct ledger_state {

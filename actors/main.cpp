@@ -83,9 +83,11 @@ int serve(int argc, char** argv) {
             << "  handsets (mobile)                 ws://" << n.paying_endpoint() << "/\n"
             << "  payment links                     " << n.public_url()
             << "/pay/<merchant>/<token>\n"
+            << "  operator (metrics, health)        http://" << n.operator_endpoint()
+            << "/metrics\n"
             << "  ledger and directory (LMDB)       " << n.data_directory() << "\n"
             << "PAYSYNC_READY billing=" << n.billing_endpoint() << " paying=" << n.paying_endpoint()
-            << std::endl;
+            << " operator=" << n.operator_endpoint() << std::endl;
 
   if (config.demo) {
     protocols::demo_options demo;

@@ -107,9 +107,12 @@ void on_frame(self_ptr self, const std::string& frame) {
 order_centre_session_actor::behavior_type order_centre_session(
     self_ptr self, std::shared_ptr<const switch_context> ctx,
     std::shared_ptr<protocols::ws_connection> connection) {
-  self->state.io =
-      std::make_unique<session_io>(std::move(connection), ctx->limits.max_idempotency_keys);
+  self->state.io = std::make_unique<session_io>(std::move(connection),
+                                                ctx->limits.max_idempotency_keys, ctx->metrics);
   self->state.ctx = std::move(ctx);
+  auto* metrics = self->state.ctx->metrics;
+  ++metrics->centre_connections;
+  self->attach_functor([metrics] { --metrics->centre_connections; });
   return {
       [=](frame_atom, const std::string& frame) { on_frame(self, frame); },
       [=](binary_atom, const std::string&) {

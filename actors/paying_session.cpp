@@ -468,9 +468,12 @@ void on_closed(self_ptr self) {
 paying_session_actor::behavior_type paying_session(
     self_ptr self, std::shared_ptr<const switch_context> ctx,
     std::shared_ptr<protocols::ws_connection> connection, std::string msisdn) {
-  self->state.io =
-      std::make_unique<session_io>(std::move(connection), ctx->limits.max_idempotency_keys);
+  self->state.io = std::make_unique<session_io>(std::move(connection),
+                                                ctx->limits.max_idempotency_keys, ctx->metrics);
   self->state.ctx = std::move(ctx);
+  auto* metrics = self->state.ctx->metrics;
+  ++metrics->paying_connections;
+  self->attach_functor([metrics] { --metrics->paying_connections; });
   self->state.msisdn = std::move(msisdn);
   // Reachable for pushes (flow C) while connected.
   if (!self->state.msisdn.empty()) {

@@ -43,6 +43,7 @@ void forget(self_ptr self, std::unordered_map<std::string, registry_entry>::iter
   st.txn_by_code.erase(it->second.code_key);
   if (it->second.handset) --st.stats.joined;
   st.by_txn.erase(it);
+  if (st.config.metrics) --st.config.metrics->open_transactions;
   st.stats.open = st.by_txn.size();
 }
 
@@ -94,6 +95,7 @@ open_grant open(self_ptr self, txn_ticket& ticket) {
   st.by_txn.emplace(std::move(txn), registry_entry{std::move(ticket), std::move(key), handset});
   st.stats.open = st.by_txn.size();
   ++st.stats.opened_total;
+  if (st.config.metrics) ++st.config.metrics->open_transactions;
   return {accepted(), std::move(code)};
 }
 

@@ -11,6 +11,7 @@
 
 #include "actors/clock.hpp"
 #include "actors/interfaces.hpp"
+#include "actors/metrics.hpp"
 
 namespace paysync::actors {
 
@@ -27,6 +28,7 @@ struct registry_shard_config {
   std::int64_t tombstone_ttl_ms = 600'000;
   std::size_t max_tombstones = 200'000;
   std::shared_ptr<const clock> time;
+  switch_metrics* metrics = nullptr;  // open_transactions; may be null in tests
 };
 
 struct registry_entry {

@@ -18,6 +18,7 @@ bool session_io::admit(const request_meta& request, const std::string& fingerpri
       event(json::serialize(seen.reply));
       return false;
     case idempotency_cache::verdict::conflict:
+      metrics_->refused(protocols::wire_error::idempotency_conflict);
       event(protocols::encode_error(
           request.ref, protocols::wire_error::idempotency_conflict,
           "idempotency_key \"" + request.idempotency_key + "\" was used for a different request"));
@@ -39,6 +40,7 @@ void session_io::reply(const request_meta& request, std::string frame) {
 
 void session_io::error(const request_meta& request, protocols::wire_error code,
                        std::string_view message, std::string_view txn) {
+  metrics_->refused(code);
   reply(request, protocols::encode_error(request.ref, code, message, txn));
 }
 

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "actors/idempotency_cache.hpp"
+#include "actors/metrics.hpp"
 #include "protocols/wire_error.hpp"
 #include "protocols/ws_listener.hpp"
 
@@ -24,8 +25,9 @@ struct request_meta {
 // thread-safe.
 class session_io {
  public:
-  session_io(std::shared_ptr<protocols::ws_connection> connection, std::size_t max_keys)
-      : connection_(std::move(connection)), keys_(max_keys) {}
+  session_io(std::shared_ptr<protocols::ws_connection> connection, std::size_t max_keys,
+             switch_metrics* metrics)
+      : connection_(std::move(connection)), keys_(max_keys), metrics_(metrics) {}
 
   // True when the request is to be handled now. False when it was answered
   // from the idempotency cache, refused as a conflicting reuse of its key, or
@@ -44,6 +46,7 @@ class session_io {
  private:
   std::shared_ptr<protocols::ws_connection> connection_;
   idempotency_cache keys_;
+  switch_metrics* metrics_;
   bool closed_ = false;
 };
 

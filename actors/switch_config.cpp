@@ -48,6 +48,10 @@ boost::system::result<parse_outcome, std::string> parse_switch_config(int argc,
        "listen address for handsets and payment links (the mobile side)")
       ("paying-port", po::value(&c.paying_port)->default_value(c.paying_port),
        "port for handsets and links; 0 picks a free one")
+      ("operator-address", po::value(&c.operator_address)->default_value(c.operator_address),
+       "listen address of the operator port (GET /metrics in Prometheus text, GET /healthz)")
+      ("operator-port", po::value(&c.operator_port)->default_value(c.operator_port),
+       "operator port; 0 picks a free one")
       ("public-url", po::value(&c.public_url),
        "base URL of payment links (default http://<paying-address>:<paying-port>)")
       ("node-id", po::value(&c.node_id)->default_value(c.node_id),

@@ -19,6 +19,8 @@ struct switch_config {
   std::uint16_t billing_port = 7700;
   std::string paying_address = "127.0.0.1";  // handsets: the mobile side
   std::uint16_t paying_port = 7800;
+  std::string operator_address = "127.0.0.1";  // metrics and health, for operators only
+  std::uint16_t operator_port = 7900;
   std::string public_url;  // base of payment links; default http://<paying address>:<port>
   unsigned node_id = 0;
   unsigned shards = 0;      // 0: one per hardware thread

@@ -9,6 +9,7 @@
 
 #include "actors/clock.hpp"
 #include "actors/interfaces.hpp"
+#include "actors/metrics.hpp"
 
 namespace paysync::storage {
 class directory_store;
@@ -44,6 +45,7 @@ struct switch_context {
   session_limits limits;
   std::string public_base_url;  // "http://127.0.0.1:7800": links are <base>/pay/<merchant>/<token>
   std::shared_ptr<const clock> time;
+  switch_metrics* metrics = nullptr;  // owned by the node; never null
   // Directory and ledger reads go straight to LMDB (read transactions are
   // concurrent and cost microseconds); every ledger write goes through `ledger`.
   const storage::directory_store* directory = nullptr;

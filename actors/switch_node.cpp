@@ -46,7 +46,8 @@ struct switch_node::impl {
   boost::asio::io_context io;
   std::unique_ptr<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work;
   std::vector<std::thread> io_threads;
-  std::shared_ptr<protocols::ws_listener> billing_listener, paying_listener;
+  std::shared_ptr<protocols::ws_listener> billing_listener, paying_listener, operator_listener;
+  std::unique_ptr<switch_metrics> metrics = std::make_unique<switch_metrics>();
   bool stopped = false;
 
   boost::system::result<void, std::string> open_storage();
@@ -106,6 +107,7 @@ void switch_node::impl::spawn_actors() {
   auto ctx = std::make_shared<switch_context>();
   ctx->node_id = static_cast<std::uint8_t>(config.node_id);
   ctx->time = time;
+  ctx->metrics = metrics.get();
   ctx->directory = directory.get();
   ctx->ledger_reads = ledger_store.get();
   ctx->limits.txn_ttl_ms = config.txn_ttl_s * 1000;
@@ -117,7 +119,8 @@ void switch_node::impl::spawn_actors() {
   ctx->limits.payer.max_count = config.velocity_max_count;
   ctx->limits.payer.max_sum_minor = config.velocity_max_minor;
   ctx->ledger = system->spawn<caf::detached>(
-      actors::ledger, ledger_config{ledger_store.get(), config.ledger_batch_max, time});
+      actors::ledger,
+      ledger_config{ledger_store.get(), config.ledger_batch_max, time, metrics.get()});
   const auto shard_count = static_cast<std::uint16_t>(config.effective_shards());
   for (std::uint16_t i = 0; i < shard_count; ++i) {
     registry_shard_config sc;
@@ -126,6 +129,7 @@ void switch_node::impl::spawn_actors() {
     sc.shard_count = shard_count;
     sc.tombstone_ttl_ms = 2 * ctx->limits.txn_ttl_ms;
     sc.time = time;
+    sc.metrics = metrics.get();
     ctx->shards.push_back(system->spawn(registry_shard, sc));
     presence_shard_config pc;
     pc.shard_index = i;
@@ -218,6 +222,35 @@ boost::system::result<void, std::string> switch_node::impl::listen() {
            std::string(protocols::to_string(paying.error()));
   }
   paying_listener = *paying;
+
+  // The operator port: plain HTTP, metrics and health, no WebSocket.
+  auto operator_options = common;
+  operator_options.name = "operator";
+  operator_options.address = config.operator_address;
+  operator_options.port = config.operator_port;
+  operator_options.max_connections = 64;
+  protocols::listener_callbacks operator_callbacks;
+  operator_callbacks.on_connect =
+      [](std::shared_ptr<protocols::ws_connection>,
+         const protocols::peer_request&) -> std::shared_ptr<protocols::ws_handler> {
+    return nullptr;
+  };
+  operator_callbacks.on_http = [this](const protocols::peer_request& request) {
+    if (request.target == "/metrics") {
+      return protocols::http_response{
+          200, "text/plain; version=0.0.4; charset=utf-8", metrics->render(), {}};
+    }
+    if (request.target == "/healthz")
+      return protocols::http_response{200, "text/plain", "ok\n", {}};
+    return protocols::http_response{404, "text/plain", "not found\n", {}};
+  };
+  auto operator_port = protocols::ws_listener::start(io, operator_options, operator_callbacks);
+  if (!operator_port) {
+    return "cannot listen for operators on " + config.operator_address + ":" +
+           std::to_string(config.operator_port) + ": " +
+           std::string(protocols::to_string(operator_port.error()));
+  }
+  operator_listener = *operator_port;
   return {};
 }
 
@@ -245,6 +278,7 @@ void switch_node::impl::shut_down() {
   stopped = true;
   if (billing_listener) billing_listener->stop_all();
   if (paying_listener) paying_listener->stop_all();
+  if (operator_listener) operator_listener->stop_all();
   // Keep the io threads running until every connection has closed, so each
   // session actor hears of it and quits.
   wait_until(
@@ -308,6 +342,10 @@ std::string switch_node::billing_endpoint() const {
 }
 std::string switch_node::paying_endpoint() const {
   return impl_->paying_listener->address() + ":" + std::to_string(paying_port());
+}
+std::string switch_node::operator_endpoint() const {
+  return impl_->operator_listener->address() + ":" +
+         std::to_string(impl_->operator_listener->port());
 }
 std::string switch_node::public_url() const { return impl_->context->public_base_url; }
 std::string switch_node::data_directory() const {

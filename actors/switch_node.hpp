@@ -32,6 +32,7 @@ class switch_node {
 
   std::string billing_endpoint() const;  // "127.0.0.1:7700"
   std::string paying_endpoint() const;
+  std::string operator_endpoint() const;  // GET /metrics, GET /healthz
   std::uint16_t billing_port() const;
   std::uint16_t paying_port() const;
   std::string public_url() const;

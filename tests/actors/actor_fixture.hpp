@@ -98,17 +98,20 @@ class actor_test : public ::testing::Test {
   void start_switch(std::uint16_t shards = 2, std::int64_t ttl_ms = 300'000) {
     auto ctx = std::make_shared<switch_context>();
     ctx->time = clock_;
+    ctx->metrics = &metrics_;
     ctx->directory = directory_.get();
     ctx->ledger_reads = ledger_store_.get();
     ctx->limits.txn_ttl_ms = ttl_ms;
     ctx->public_base_url = "http://pay.test";
-    ctx->ledger = system_->spawn(ledger, ledger_config{ledger_store_.get(), 1024, clock_});
+    ctx->ledger =
+        system_->spawn(ledger, ledger_config{ledger_store_.get(), 1024, clock_, &metrics_});
     for (std::uint16_t i = 0; i < shards; ++i) {
       registry_shard_config sc;
       sc.shard_index = i;
       sc.shard_count = shards;
       sc.sweep_interval_ms = 0;
       sc.time = clock_;
+      sc.metrics = &metrics_;
       ctx->shards.push_back(system_->spawn(registry_shard, sc));
       presence_shard_config pc;
       pc.shard_index = i;
@@ -190,6 +193,7 @@ class actor_test : public ::testing::Test {
   }
 
   testing_support::scratch_directory dir_;
+  switch_metrics metrics_;  // outlives the actor system
   caf::actor_system_config config_;
   std::unique_ptr<caf::actor_system> system_;
   caf::scheduler::test_coordinator* sched_ = nullptr;

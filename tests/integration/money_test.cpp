@@ -128,6 +128,24 @@ TEST_F(Money, IdempotentRetriesGetTheFirstAnswer) {
   EXPECT_EQ(again.at("sequence"), receipt.at("sequence"));
 }
 
+// Issue 6: the operator port's Prometheus text reflects what happened.
+TEST_F(Money, MetricsCountConnectionsSettlementsAndRefusals) {
+  auto b = billing();
+  auto h = handset();
+  pay(b, h, 2500);
+  refused(b, {{"type", "amount"}, {"txn", "tx00nothing"}, {"amount", 1}}, "unknown_txn");
+  const auto text = switch_process::http_get(process().operator_port(), "/metrics");
+  for (const char* expected :
+       {"paysync_connected_terminals{side=\"billing\"} 1\n",
+        "paysync_connected_terminals{side=\"paying\"} 1\n", "paysync_settlements_total 1\n",
+        "paysync_transactions_opened_total 1\n", "paysync_open_transactions 0\n",
+        "paysync_refusals_total{reason=\"unknown_txn\"} 1\n", "paysync_ledger_commits_total ",
+        "paysync_ledger_commit_seconds_bucket{le=\"+Inf\"} ", "paysync_settle_seconds_count 1\n"}) {
+    EXPECT_NE(text.find(expected), std::string::npos) << expected << "\n" << text;
+  }
+  EXPECT_EQ(switch_process::http_get(process().operator_port(), "/healthz"), "ok\n");
+}
+
 class PayerChecks : public switch_test {
  protected:
   void SetUp() override { start({"--velocity-max-count", "2", "--velocity-max-minor", "250000"}); }

@@ -1,5 +1,8 @@
 #include "switch_process.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -19,9 +22,10 @@ std::string switch_process::binary() {
 }
 
 switch_process::switch_process(std::string data_dir, std::vector<std::string> extra_args) {
-  std::vector<std::string> args{binary(),         "serve", "--data-dir",    data_dir,
-                                "--billing-port", "0",     "--paying-port", "0",
-                                "--workers",      "2",     "--shards",      "2"};
+  std::vector<std::string> args{binary(),          "serve", "--data-dir",    data_dir,
+                                "--billing-port",  "0",     "--paying-port", "0",
+                                "--operator-port", "0",     "--workers",     "2",
+                                "--shards",        "2"};
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   int pipe_fds[2];
   if (::pipe(pipe_fds) != 0) throw std::runtime_error("pipe failed");
@@ -42,7 +46,8 @@ switch_process::switch_process(std::string data_dir, std::vector<std::string> ex
   reader_ = std::thread([this, fd = pipe_fds[0]] { read_output(fd); });
 
   std::unique_lock lock(mutex_);
-  const std::regex ready(R"(PAYSYNC_READY billing=[^ ]*:(\d+) paying=[^ ]*:(\d+))");
+  const std::regex ready(
+      R"(PAYSYNC_READY billing=[^ ]*:(\d+) paying=[^ ]*:(\d+) operator=[^ ]*:(\d+))");
   std::smatch m;
   const bool up = ready_.wait_for(lock, std::chrono::seconds(30),
                                   [&] { return std::regex_search(output_, m, ready) || eof_; });
@@ -54,6 +59,7 @@ switch_process::switch_process(std::string data_dir, std::vector<std::string> ex
   }
   billing_port_ = static_cast<std::uint16_t>(std::stoi(m[1]));
   paying_port_ = static_cast<std::uint16_t>(std::stoi(m[2]));
+  operator_port_ = static_cast<std::uint16_t>(std::stoi(m[3]));
 }
 
 switch_process::~switch_process() {
@@ -106,6 +112,27 @@ int switch_process::stop() {
     return -1;
   }
   return status;
+}
+
+std::string switch_process::http_get(std::uint16_t port, const std::string& path) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return {};
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string response;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
+    const std::string request =
+        "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+    if (::send(fd, request.data(), request.size(), 0) == static_cast<ssize_t>(request.size())) {
+      char buf[4096];
+      for (ssize_t n; (n = ::recv(fd, buf, sizeof(buf), 0)) > 0;) response.append(buf, n);
+    }
+  }
+  ::close(fd);
+  const auto body = response.find("\r\n\r\n");
+  return body == std::string::npos ? std::string() : response.substr(body + 4);
 }
 
 std::string switch_process::output() const {

@@ -28,6 +28,7 @@ class switch_process {
 
   std::uint16_t billing_port() const { return billing_port_; }
   std::uint16_t paying_port() const { return paying_port_; }
+  std::uint16_t operator_port() const { return operator_port_; }
   bool running() const { return pid_ > 0; }
 
   // SIGKILL: no chance to flush or close anything.
@@ -39,12 +40,16 @@ class switch_process {
 
   static std::string binary();
 
+  // The body of GET `path` on 127.0.0.1:`port` ("" when it fails), for the
+  // operator port's plain HTTP.
+  static std::string http_get(std::uint16_t port, const std::string& path);
+
  private:
   void read_output(int fd);
   int reap(std::chrono::milliseconds timeout);
 
   pid_t pid_ = -1;
-  std::uint16_t billing_port_ = 0, paying_port_ = 0;
+  std::uint16_t billing_port_ = 0, paying_port_ = 0, operator_port_ = 0;
   mutable std::mutex mutex_;
   std::condition_variable ready_;
   std::string output_;
