@@ -162,6 +162,8 @@ result<std::unique_ptr<environment>> environment::open(const environment_options
         {"directory.terminals", &dbs.directory_terminals},
         {"directory.users", &dbs.directory_users},
         {"directory.msisdns", &dbs.directory_msisdns},
+        {"auth.factors", &dbs.auth_factors},
+        {"auth.attempts", &dbs.auth_attempts},
     };
     static_assert(std::size(names) <= max_databases);
     for (const auto& [name, dbi] : names) {

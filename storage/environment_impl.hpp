@@ -26,6 +26,8 @@ struct database_handles {
   MDB_dbi directory_terminals = 0;   // terminal id -> terminal (record_codec)
   MDB_dbi directory_users = 0;       // user id -> user (record_codec)
   MDB_dbi directory_msisdns = 0;     // msisdn -> user id
+  MDB_dbi auth_factors = 0;          // user id '\0' factor id -> factor (factor_store.cpp)
+  MDB_dbi auth_attempts = 0;         // user id '\0' factor id -> attempt state
 };
 
 class environment_impl {
