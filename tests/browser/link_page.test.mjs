@@ -10,7 +10,7 @@
 //
 // Run: node link_page.test.mjs   (ctest: BrowserLinkPage.PaysFromThePhoneBrowser)
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -81,6 +81,9 @@ class Switch {
     this.log = [];
     const args = ['serve', '--data-dir', this.dataDir, '--billing-port', '0', '--paying-port', '0',
       '--workers', '2', '--shards', '2'];
+    // Every listener on an ephemeral port, so tests may run side by side.
+    const help = execFileSync(BINARY, ['serve', '--help'], { encoding: 'utf8' });
+    if (help.includes('--operator-port')) args.push('--operator-port', '0');
     const guard = '"$0" "$@" & pid=$!; ' +
       'trap \'kill -KILL $pid 2>/dev/null; exit 1\' HUP INT TERM; ' +
       'read -r _ignored; kill -TERM $pid 2>/dev/null; wait $pid';
@@ -105,8 +108,12 @@ class Switch {
     const early = this.exited.then((code) => {
       throw new Error(`paysync exited (${code}) before PAYSYNC_READY:\n${this.tail()}`);
     });
-    Object.assign(this, await withTimeout(Promise.race([ready.promise, early]), 20000,
-      'PAYSYNC_READY'));
+    try {
+      Object.assign(this, await withTimeout(Promise.race([ready.promise, early]), 20000,
+        'PAYSYNC_READY'));
+    } catch (e) {
+      throw new Error(`${e.message}; the switch printed:\n${this.tail()}`);
+    }
   }
 
   tail(lines = 30) {
