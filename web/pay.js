@@ -42,6 +42,8 @@
     invalid_amount: ['The amount is not valid', 'Ask the merchant to send the amount again.'],
     amount_mismatch: ['The amount changed', 'The merchant changed the amount. Check the new amount.'],
     insufficient_funds: ['Not enough funds', 'Your balance is lower than the amount.'],
+    velocity_limit: ['Payment limit reached',
+      'You have reached the number or total of payments allowed for now.'],
     busy: ['The payment switch is busy', 'Nothing was charged. Try again in a moment.'],
     internal: ['The payment switch had a problem', 'Nothing was charged. Try again in a moment.'],
     link_invalid: ['This payment link is incomplete',
@@ -58,6 +60,7 @@
 
   const FAILED_TEXT = {
     insufficient_funds: 'Your balance is lower than the amount.',
+    velocity_limit: 'You have reached the number or total of payments allowed for now.',
     payer_blocked: 'Your account is blocked or suspended.',
     currency_mismatch: 'Your wallet is in another currency than the merchant.',
     internal: 'The payment switch could not record the payment.',
