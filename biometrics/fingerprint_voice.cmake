@@ -1,0 +1,5 @@
+# Fingerprint and voice matchers (the image decoding they share with face
+# and iris comes from face_iris.cmake).
+target_sources(paysync_biometrics PRIVATE
+  ${CMAKE_CURRENT_LIST_DIR}/wav_decode.cpp
+)
