@@ -2,4 +2,8 @@
 # and iris comes from face_iris.cmake).
 target_sources(paysync_biometrics PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/wav_decode.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/voice_features.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/voice_model.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/voice_ubm_data.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/voice_matcher.cpp
 )
