@@ -4,6 +4,7 @@ if(NOT OpenCV_FOUND)
   find_package(OpenCV 4.6 REQUIRED COMPONENTS core imgproc imgcodecs)
 endif()
 target_sources(bench_biometrics PRIVATE
+  ${CMAKE_CURRENT_LIST_DIR}/protocol_fingerprint.cpp
   ${CMAKE_CURRENT_LIST_DIR}/protocol_voice.cpp
 )
 

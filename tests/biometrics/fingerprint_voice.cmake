@@ -7,6 +7,7 @@ paysync_add_test(biometrics_fingerprint_voice_tests
   SOURCES
     ${CMAKE_CURRENT_LIST_DIR}/wav_decode_test.cpp
     ${CMAKE_CURRENT_LIST_DIR}/voice_matcher_test.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/fingerprint_matcher_test.cpp
   LIBS paysync_biometrics ${OpenCV_LIBS}
   LABELS biometrics)
 target_include_directories(biometrics_fingerprint_voice_tests SYSTEM PRIVATE ${OpenCV_INCLUDE_DIRS})
