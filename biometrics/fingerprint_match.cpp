@@ -17,9 +17,10 @@ double wrap_2pi(double a) {
   a = std::fmod(a, 2 * pi);
   return a < 0 ? a + 2 * pi : a;
 }
-double angle_diff(double a, double b) {  // in [0, pi]
-  double d = std::fabs(wrap_2pi(a - b));
-  return d > pi ? 2 * pi - d : d;
+// Between two angles in [0, 2 pi), in [0, pi]; no division.
+float angle_diff(float a, float b) {
+  float d = std::fabs(a - b);
+  return d > static_cast<float>(pi) ? static_cast<float>(2 * pi) - d : d;
 }
 
 struct neighbour {
@@ -59,30 +60,39 @@ std::vector<local_structure> local_structures(std::span<const minutia> m, const 
 // each pair weighted by how closely it agrees.
 float local_similarity(const local_structure& a, const local_structure& b, const match_params& p) {
   if (a.count == 0 || b.count == 0) return 0;
-  std::array<std::pair<float, int>, max_neighbours * max_neighbours> pairs;
+  // Candidate neighbour pairs, left uninitialised: this runs for every pair
+  // of minutiae, and clearing the array cost more than filling it.
+  struct candidate {
+    float similarity;
+    std::uint8_t i, j;
+  };
+  candidate pairs[max_neighbours * max_neighbours];
   int n = 0;
+  const auto distance_tolerance = static_cast<float>(p.local_distance_px);
+  const auto angle_tolerance = static_cast<float>(p.local_angle);
   for (int i = 0; i < a.count; ++i) {
     for (int j = 0; j < b.count; ++j) {
       float dd = std::fabs(a.n[i].distance - b.n[j].distance);
-      if (dd >= p.local_distance_px) continue;
-      double db = angle_diff(a.n[i].bearing, b.n[j].bearing);
-      if (db >= p.local_angle) continue;
-      double dr = angle_diff(a.n[i].direction, b.n[j].direction);
-      if (dr >= p.local_angle) continue;
-      double s =
-          (1 - dd / p.local_distance_px) * (1 - db / p.local_angle) * (1 - dr / p.local_angle);
-      pairs[n++] = {static_cast<float>(s), i * max_neighbours + j};
+      if (dd >= distance_tolerance) continue;
+      float db = angle_diff(a.n[i].bearing, b.n[j].bearing);
+      if (db >= angle_tolerance) continue;
+      float dr = angle_diff(a.n[i].direction, b.n[j].direction);
+      if (dr >= angle_tolerance) continue;
+      float s =
+          (1 - dd / distance_tolerance) * (1 - db / angle_tolerance) * (1 - dr / angle_tolerance);
+      pairs[n++] = {s, static_cast<std::uint8_t>(i), static_cast<std::uint8_t>(j)};
     }
   }
-  std::sort(pairs.begin(), pairs.begin() + n, std::greater<>());
+  std::sort(pairs, pairs + n,
+            [](const candidate& x, const candidate& y) { return x.similarity > y.similarity; });
   unsigned used_a = 0, used_b = 0;
   float sum = 0;
   for (int q = 0; q < n; ++q) {
-    int i = pairs[q].second / max_neighbours, j = pairs[q].second % max_neighbours;
+    unsigned i = pairs[q].i, j = pairs[q].j;
     if ((used_a >> i) & 1u || (used_b >> j) & 1u) continue;
     used_a |= 1u << i;
     used_b |= 1u << j;
-    sum += pairs[q].first;
+    sum += pairs[q].similarity;
   }
   return sum / static_cast<float>(std::max(a.count, b.count));
 }
@@ -114,7 +124,7 @@ std::vector<std::pair<int, int>> pair_up(std::span<const minutia> a, std::span<c
   std::vector<std::pair<float, int>> candidates;
   for (std::size_t j = 0; j < b.size(); ++j) {
     cv::Point2d q = t.apply(b[j].x, b[j].y);
-    double dir = b[j].angle + t.angle;
+    const auto dir = static_cast<float>(wrap_2pi(b[j].angle + t.angle));
     for (std::size_t i = 0; i < a.size(); ++i) {
       double dx = a[i].x - q.x, dy = a[i].y - q.y;
       if (std::fabs(dx) >= p.pair_distance_px || std::fabs(dy) >= p.pair_distance_px) continue;

@@ -42,7 +42,7 @@ struct minutiae_params {
   double min_coherence = 0.3;
   double min_clarity = 0.35;  // ridge clarity (ridge_map::clarity) at the minutia
   int max_candidates = 2000;  // more raw candidates than this: a noise image
-  int max_minutiae = 80;      // best quality kept
+  int max_minutiae = 60;      // best quality kept (bounds compare time)
 };
 
 // REQUIRES: map comes from enhance() (skeleton, mask, orientation and
