@@ -154,8 +154,9 @@ std::vector<scored_trials> run_fingerprint_protocol(const protocol_options& opti
                         (held_out ? "odd" : "even") +
                         " positions of 101-107): genuine = every pair of the 8 impressions "
                         "of a finger, impostor = first impression vs first impression of the "
-                        "other fingers (so few that EER/FNMR@FMR rest on a handful of "
-                        "impostor trials: see the pooled row); failed extractions score 0" +
+                        "other fingers (only 7 development fingers per DB, so EER and FNMR@FMR "
+                        "rest on a handful of impostor trials: read the all-pairs and pooled "
+                        "rows); failed extractions score 0" +
                         (db == 3 ? "; synthetic (SFinGe), not in the pool" : "");
       runs.push_back(std::move(trials));
       if (extended) runs.push_back(std::move(*extended));
