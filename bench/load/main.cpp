@@ -557,9 +557,12 @@ driver_config load_config(const options& o, const switch_handle& sw) {
   return c;
 }
 
-phase_record echo_phase(const options& o, load_driver& driver, std::vector<std::string>& notes) {
+phase_record echo_phase(const options& o, load_driver& driver, const switch_handle& sw,
+                        std::vector<std::string>& notes) {
   phase_record rec;
   rec.kind = "echo";
+  // The switch idles meanwhile; its CPU shows whether it takes any from the ceiling.
+  rec.have_switch = sw.pid > 0;
   rec.connections = o.terminals + o.handsets;
   auto server = echo_server::start("127.0.0.1");
   auto connected = driver.connect_echo(server->port(), rec.connections, o.echo_frame_bytes,
@@ -570,10 +573,12 @@ phase_record echo_phase(const options& o, load_driver& driver, std::vector<std::
   double gen0 = 0, srv0 = 0;
   window_hooks hooks;
   hooks.opened = [&] {
+    if (rec.have_switch) rec.switch_before = sample_process(sw.pid);
     gen0 = process_cpu_s();
     srv0 = server->thread_cpu_seconds();
   };
   hooks.closed = [&] {
+    if (rec.have_switch) rec.switch_after = sample_process(sw.pid);
     const double srv = server->thread_cpu_seconds() - srv0;
     rec.echo_server_cpu_s = srv;
     rec.generator_cpu_s = process_cpu_s() - gen0 - srv;  // the server thread is ours too
@@ -755,7 +760,7 @@ int main(int argc, char** argv) {
       round.index = r;
       std::printf("round %u/%u\n", r, rounds);
       if (!o.no_echo) {
-        round.echo = echo_phase(o, *driver, run.notes);
+        round.echo = echo_phase(o, *driver, *sw, run.notes);
         print_phase(*round.echo);
       }
       if (!connected) {

@@ -146,6 +146,34 @@ double delta_of(const json::object& delta, const char* key) {
   return v && v->is_double() ? v->as_double() : 0.0;
 }
 
+// Prometheus' histogram_quantile over the cumulative buckets "<name>_bucket{le=...}"
+// of a delta: linear inside the bucket holding the quantile. Nothing when empty.
+std::optional<double> bucket_quantile(const json::object& delta, const std::string& name,
+                                      double q) {
+  std::vector<std::pair<double, double>> buckets;  // (upper bound, cumulative count)
+  const std::string prefix = name + "_bucket{le=\"";
+  for (const auto& [k, v] : delta) {
+    const std::string key(k);
+    if (key.rfind(prefix, 0) != 0 || !v.is_double()) continue;
+    const std::string le = key.substr(prefix.size(), key.size() - prefix.size() - 2);
+    buckets.emplace_back(le == "+Inf" ? INFINITY : std::stod(le), v.as_double());
+  }
+  std::sort(buckets.begin(), buckets.end());
+  if (buckets.empty() || buckets.back().second <= 0) return std::nullopt;
+  const double rank = q * buckets.back().second;
+  double lower = 0, below = 0;
+  for (const auto& [upper, count] : buckets) {
+    if (count >= rank) {
+      if (std::isinf(upper)) return lower;  // beyond the last finite bound
+      const double share = count > below ? (rank - below) / (count - below) : 1;
+      return lower + (upper - lower) * share;
+    }
+    lower = upper;
+    below = count;
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 double phase_record::settled_per_s() const {
@@ -167,6 +195,37 @@ std::optional<double> round_record::ceiling_ratio() const {
   if (!echo || !closed || echo->round_trips_per_s() <= 0) return std::nullopt;
   return closed->settled_per_s() * closed->frames_per_settlement() /
          (echo->round_trips_per_s() * frames_per_echo_round_trip);
+}
+
+std::optional<double> round_record::cpu_ceiling_ratio() const {
+  if (!echo || !closed || !closed->have_switch || echo->stats.echo_round_trips == 0 ||
+      closed->stats.settled == 0) {
+    return std::nullopt;
+  }
+  const double echo_cpu_per_frame = (echo->echo_server_cpu_s + echo->generator_cpu_s) /
+                                    static_cast<double>(echo->stats.echo_round_trips) /
+                                    frames_per_echo_round_trip;
+  const double switch_cpu = closed->switch_after.cpu_s() - closed->switch_before.cpu_s();
+  const double switch_cpu_per_frame = (switch_cpu + closed->generator_cpu_s) /
+                                      static_cast<double>(closed->stats.settled) /
+                                      closed->frames_per_settlement();
+  if (switch_cpu_per_frame <= 0) return std::nullopt;
+  return echo_cpu_per_frame / switch_cpu_per_frame;
+}
+
+std::optional<double> round_record::server_cpu_ratio() const {
+  if (!echo || !closed || !closed->have_switch || echo->stats.echo_round_trips == 0 ||
+      closed->stats.settled == 0) {
+    return std::nullopt;
+  }
+  const double echo_per_frame = echo->echo_server_cpu_s /
+                                static_cast<double>(echo->stats.echo_round_trips) /
+                                frames_per_echo_round_trip;
+  const double switch_per_frame = (closed->switch_after.cpu_s() - closed->switch_before.cpu_s()) /
+                                  static_cast<double>(closed->stats.settled) /
+                                  closed->frames_per_settlement();
+  if (switch_per_frame <= 0) return std::nullopt;
+  return echo_per_frame / switch_per_frame;
 }
 
 json::object phase_json(const phase_record& p) {
@@ -247,6 +306,12 @@ json::object phase_json(const phase_record& p) {
           rounded(delta_of(delta, "paysync_ledger_batch_size_sum") / commits, 0.01);
       o["ledger_mean_commit_ms"] =
           rounded(delta_of(delta, "paysync_ledger_commit_seconds_sum") / commits * 1e3, 0.001);
+      for (auto [key, q] :
+           {std::pair{"ledger_commit_p50_ms", 0.5}, std::pair{"ledger_commit_p99_ms", 0.99}}) {
+        if (auto v = bucket_quantile(delta, "paysync_ledger_commit_seconds", q)) {
+          o[key] = rounded(*v * 1e3, 0.01);
+        }
+      }
     }
     o["metrics_delta"] = std::move(delta);
   }
@@ -505,7 +570,7 @@ std::string write_reports(const run_record& run, const std::string& out_dir) {
   root["frames_per_settlement"] = std::move(frames);
   json::array rounds;
   std::vector<double> echo_rt, closed_rate, ratio, open_p99, open_rate, sw_cpu, gen_cpu, closed_p99,
-      echo_cpu;
+      echo_cpu, cpu_ratio, server_ratio, echo_client_cpu;
   for (const auto& r : run.rounds) {
     json::object o;
     o["round"] = r.index;
@@ -515,6 +580,8 @@ std::string write_reports(const run_record& run, const std::string& out_dir) {
       if (r.echo->stats.echo_round_trips > 0) {
         echo_cpu.push_back(r.echo->echo_server_cpu_s * 1e6 /
                            static_cast<double>(r.echo->stats.echo_round_trips));
+        echo_client_cpu.push_back(r.echo->generator_cpu_s * 1e6 /
+                                  static_cast<double>(r.echo->stats.echo_round_trips));
       }
     }
     if (r.closed) {
@@ -541,6 +608,14 @@ std::string write_reports(const run_record& run, const std::string& out_dir) {
       o["ceiling_ratio"] = rounded(*c, 0.0001);
       ratio.push_back(*c);
     }
+    if (auto c = r.cpu_ceiling_ratio()) {
+      o["cpu_ceiling_ratio"] = rounded(*c, 0.0001);
+      cpu_ratio.push_back(*c);
+    }
+    if (auto c = r.server_cpu_ratio()) {
+      o["server_cpu_ratio"] = rounded(*c, 0.0001);
+      server_ratio.push_back(*c);
+    }
     rounds.push_back(std::move(o));
   }
   root["rounds"] = std::move(rounds);
@@ -552,7 +627,10 @@ std::string write_reports(const run_record& run, const std::string& out_dir) {
   put_median("echo_server_cpu_us_per_round_trip", echo_cpu);
   put_median("closed_settled_per_s", closed_rate);
   put_median("closed_p99_confirm_amount_receipt_ms", closed_p99);
+  put_median("echo_client_cpu_us_per_round_trip", echo_client_cpu);
   put_median("ceiling_ratio", ratio);
+  put_median("cpu_ceiling_ratio", cpu_ratio);
+  put_median("server_cpu_ratio", server_ratio);
   put_median("open_offered_per_s", open_rate);
   put_median("open_p99_confirm_amount_receipt_ms", open_p99);
   put_median("switch_cpu_us_per_settlement", sw_cpu);
@@ -625,11 +703,18 @@ std::string write_reports(const run_record& run, const std::string& out_dir) {
     summary_row(md, "echo ceiling, round trips/s (bare Beast, same clients and connections)",
                 echo_rt, "%.0f");
     summary_row(md, "echo server CPU per round trip (µs)", echo_cpu, "%.1f");
+    summary_row(md, "echo clients' CPU per round trip (µs)", echo_client_cpu, "%.1f");
     summary_row(md, "closed loop, settled payments/s", closed_rate, "%.0f");
     summary_row(md,
                 "ceiling ratio: settled/s × " + std::to_string(frames_per_settlement_flow_a) +
                     " frames ÷ (echo round trips/s × 2)",
                 ratio, "%.3f");
+    summary_row(md,
+                "the same from CPU time: (switch + generator) frames per CPU-second ÷ (echo "
+                "server + clients) frames per CPU-second",
+                cpu_ratio, "%.3f");
+    summary_row(md, "server side only: echo server CPU per frame ÷ switch CPU per frame",
+                server_ratio, "%.3f");
     summary_row(md, "closed loop, p99 confirm_amount→receipt (ms)", closed_p99, "%.2f");
     summary_row(md, "open loop, offered payments/s", open_rate, "%.0f");
     summary_row(md, "open loop, p99 confirm_amount→receipt (ms)", open_p99, "%.2f");
@@ -679,6 +764,9 @@ std::string write_reports(const run_record& run, const std::string& out_dir) {
                     fmt("%.2f",
                         delta_of(delta, "paysync_ledger_commit_seconds_sum") / commits * 1e3) +
                     " ms";
+              if (auto p99 = bucket_quantile(delta, "paysync_ledger_commit_seconds", 0.99)) {
+                md += ", commit p99 ≈ " + fmt("%.1f", *p99 * 1e3) + " ms (switch's buckets)";
+              }
             }
           }
         }

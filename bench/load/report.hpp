@@ -48,8 +48,17 @@ struct phase_record {
 struct round_record {
   unsigned index = 0;
   std::optional<phase_record> echo, closed, open;
-  // settled/s x frames per settlement / (echo round trips/s x 2), closed loop.
+  // settled/s x frames per settlement / (echo round trips/s x 2), closed loop:
+  // the figure. On a shared machine it also carries whatever the
+  // neighbours took from one phase and not the other.
   std::optional<double> ceiling_ratio() const;
+  // The same ratio from CPU time instead of wall-clock rates, so that it does
+  // not depend on how much CPU the neighbours left each phase: frames per CPU
+  // second of switch + generator over frames per CPU second of echo server +
+  // the same clients.
+  std::optional<double> cpu_ceiling_ratio() const;
+  // Server side only: the echo server's CPU per frame over the switch's.
+  std::optional<double> server_cpu_ratio() const;
 };
 
 struct idle_record {
