@@ -18,11 +18,12 @@
 // ways and compares every database byte for byte.
 //
 // Extra flags (before Google Benchmark's own): --rounds=N (pairs per batch
-// size, default 3), --out=DIR (writes ledger.json and ledger.md).
+// size, default 7), --out=DIR (writes ledger.json and ledger.md).
 
 #include <benchmark/benchmark.h>
 #include <lmdb.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include <algorithm>
 #include <chrono>
@@ -397,8 +398,15 @@ std::size_t batches_for(std::size_t batch) {
 }
 
 struct sample {
-  double store = 0, raw = 0;
+  double store = 0, raw = 0;                // durable postings per second
+  double store_cpu_us = 0, raw_cpu_us = 0;  // thread CPU per posting
 };
+
+double thread_cpu_s() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
 std::map<std::size_t, std::vector<sample>> results;  // batch size -> one sample per round
 
 void bench(benchmark::State& state, bool raw, std::size_t round) {
@@ -418,6 +426,7 @@ void bench(benchmark::State& state, bool raw, std::size_t round) {
     store.emplace(*env);
   }
   std::size_t next = 0, posted = 0;
+  const double cpu_started = thread_cpu_s();
   const auto started = std::chrono::steady_clock::now();
   for (auto _ : state) {
     const auto& b = batches[next++ % batches.size()];
@@ -431,12 +440,15 @@ void bench(benchmark::State& state, bool raw, std::size_t round) {
   }
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  const double cpu_us = (thread_cpu_s() - cpu_started) * 1e6 / static_cast<double>(posted);
   const double rate = static_cast<double>(posted) / seconds;
   state.counters["postings_per_s"] = rate;
+  state.counters["cpu_us_per_posting"] = cpu_us;
   state.counters["batch"] = static_cast<double>(batch);
   auto& samples = results[batch];
   if (samples.size() <= round) samples.resize(round + 1);
   (raw ? samples[round].raw : samples[round].store) = rate;
+  (raw ? samples[round].raw_cpu_us : samples[round].store_cpu_us) = cpu_us;
 }
 
 double median(std::vector<double> v) {
@@ -449,7 +461,7 @@ double median(std::vector<double> v) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::size_t rounds = 3;
+  std::size_t rounds = 7;
   std::string out_dir;
   std::vector<char*> rest;
   for (int i = 0; i < argc; ++i) {
@@ -488,34 +500,41 @@ int main(int argc, char** argv) {
 
   std::string md =
       "| batch | ledger_store postings/s | raw LMDB postings/s | store/raw (median of pairs) | "
-      "pairs (store/raw) | target |\n| ---: | ---: | ---: | ---: | --- | --- |\n";
+      "pairs (store/raw) | CPU µs per posting, store / raw | raw/store CPU | target |\n"
+      "| ---: | ---: | ---: | ---: | --- | ---: | ---: | --- |\n";
   std::string json =
       "{\"benchmark\":\"paysync bench_ledger\",\"rounds\":" + std::to_string(rounds) +
       ",\"batches\":[";
   bool first = true;
   for (const auto& [batch, samples] : results) {
-    std::vector<double> store, raw, ratios;
+    std::vector<double> store, raw, ratios, store_cpu, raw_cpu, cpu_ratios;
     std::string pairs;
     for (const auto& s : samples) {
       if (s.store <= 0 || s.raw <= 0) continue;
       store.push_back(s.store);
       raw.push_back(s.raw);
       ratios.push_back(s.store / s.raw);
+      store_cpu.push_back(s.store_cpu_us);
+      raw_cpu.push_back(s.raw_cpu_us);
+      if (s.store_cpu_us > 0) cpu_ratios.push_back(s.raw_cpu_us / s.store_cpu_us);
       char buffer[64];
       std::snprintf(buffer, sizeof buffer, "%s%.2f", pairs.empty() ? "" : ", ", s.store / s.raw);
       pairs += buffer;
     }
     if (ratios.empty()) continue;
     const double ratio = median(ratios);
-    char row[256];
-    std::snprintf(row, sizeof row, "| %zu | %.0f | %.0f | %.3f | %s | %s |\n", batch, median(store),
-                  median(raw), ratio, pairs.c_str(), ratio >= 0.8 ? ">= 0.80 met" : "below 0.80");
+    char row[512];
+    std::snprintf(row, sizeof row, "| %zu | %.0f | %.0f | %.3f | %s | %.1f / %.1f | %.3f | %s |\n",
+                  batch, median(store), median(raw), ratio, pairs.c_str(), median(store_cpu),
+                  median(raw_cpu), median(cpu_ratios), ratio >= 0.8 ? ">= 0.80 met" : "below 0.80");
     md += row;
-    char item[256];
+    char item[512];
     std::snprintf(item, sizeof item,
                   "%s{\"batch\":%zu,\"store_postings_per_s\":%.1f,\"raw_postings_per_s\":%.1f,"
-                  "\"ratio\":%.4f,\"pairs\":%zu}",
-                  first ? "" : ",", batch, median(store), median(raw), ratio, ratios.size());
+                  "\"ratio\":%.4f,\"pairs\":%zu,\"store_cpu_us_per_posting\":%.2f,"
+                  "\"raw_cpu_us_per_posting\":%.2f,\"cpu_ratio_raw_over_store\":%.4f}",
+                  first ? "" : ",", batch, median(store), median(raw), ratio, ratios.size(),
+                  median(store_cpu), median(raw_cpu), median(cpu_ratios));
     json += item;
     first = false;
   }
