@@ -894,6 +894,19 @@ billing_session_actor::behavior_type billing_session(
       [=](order_atom, const order_request& order, const paying_session_actor& handset) {
         return on_order(self, order, handset);
       },
+      [=](auth_fail_atom, const std::string& txn, const paying_session_actor& handset) {
+        auto* t = find_txn(self, txn);
+        if (!t || t->handset != handset || t->state >= txn_state::settling) return;
+        // The merchant learns only that authentication failed, never how.
+        t->outcome = settlement_outcome{
+            false, wire_error::auth_failed, "authentication failed", 0, 0, false};
+        self->state.ctx->metrics->refused(wire_error::auth_failed);
+        io(self).event(
+            protocols::encode_failed(txn, wire_error::auth_failed, "authentication failed"));
+        self->send(shard_of(self, txn), close_atom::value, txn, ending::failed);
+        finish(self, *t, txn_state::failed);
+        maybe_quit(self);
+      },
       [=](centre_atom, centre_order& order) {
         io(self).event(protocols::encode_centre_order({order.order_id, order.centre_id,
                                                        order.centre_name, order.customer,

@@ -82,7 +82,9 @@ using billing_session_actor = caf::typed_actor<
     // handset: the payer's order, relayed to the terminal (claims 15, 24, 28)
     caf::replies_to<order_atom, order_request, paying_session_actor>::with<verdict>,
     // presence: an order from an order-receiving centre (flow C)
-    caf::reacts_to<centre_atom, centre_order>>;
+    caf::reacts_to<centre_atom, centre_order>,
+    // handset: the payer failed authentication; the payment ends as failed
+    caf::reacts_to<auth_fail_atom, std::string, paying_session_actor>>;
 
 // What a billing session registers when it opens a transaction.
 struct txn_ticket {
@@ -211,6 +213,11 @@ using order_centre_session_actor =
                      caf::reacts_to<binary_atom, std::string>,
                      caf::reacts_to<oversized_atom, std::uint64_t>,
                      caf::reacts_to<closed_atom, protocols::close_reason>>;
+
+// Checks answers and biometric samples off the I/O threads: a bounded
+// dispatcher in front of detached workers (the pool) or one worker.
+using auth_pool_actor =
+    caf::typed_actor<caf::replies_to<verify_atom, auth_job>::with<auth_verdict>>;
 
 // Hands text messages to the SMS gateway (flow C, payer not connected).
 using sms_sender_actor = caf::typed_actor<caf::replies_to<sms_atom, sms_message>::with<verdict>>;

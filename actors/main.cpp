@@ -17,6 +17,7 @@
 #include <string_view>
 
 #include "actors/clock.hpp"
+#include "actors/enrolment.hpp"
 #include "actors/switch_config.hpp"
 #include "actors/switch_node.hpp"
 #include "protocols/demo_payment.hpp"
@@ -40,6 +41,7 @@ void print_usage(std::ostream& out) {
          "--help)\n"
       << "  paysync demo [options]      one demo payment against a running switch\n"
       << "  paysync audit [options]     check the ledger's balances against its journal\n"
+      << "  paysync enrol [options]     add, list and revoke a user's authentication factors\n"
       << "  paysync version\n";
 }
 
@@ -221,6 +223,7 @@ int main(int argc, char** argv) {
   if (command == "terminal") return protocols::run_terminal_cli(sub_argc, sub_argv);
   if (command == "demo") return demo(sub_argc, sub_argv);
   if (command == "audit") return audit(sub_argc, sub_argv);
+  if (command == "enrol") return actors::run_enrol_cli(sub_argc, sub_argv);
   if (command == "version" || command == "--version") {
     std::cout << "paysync " << version << "\n";
     return 0;

@@ -204,6 +204,34 @@ typename Inspector::result_type inspect(Inspector& f, sms_message& x) {
   return f(caf::meta::type_name("sms_message"), x.to, x.text, x.link, x.expires_unix_ms);
 }
 
+// One proof to check: the payer's answer (text) or sample (image or audio
+// bytes) against one registered factor. The answer is wiped by the worker.
+struct auth_job {
+  std::string user_id, factor_id;
+  std::uint8_t kind = 0;             // storage::factor_kind
+  std::vector<std::string> secrets;  // the factor's hash, or its sealed templates
+  std::string answer;
+  friend bool operator==(const auth_job&, const auth_job&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, auth_job& x) {
+  return f(caf::meta::type_name("auth_job"), x.user_id, x.factor_id, x.kind, x.secrets, x.answer);
+}
+
+struct auth_verdict {
+  bool matched = false;
+  bool busy = false;    // the pool's queue was full: nothing was checked; retry
+  std::string refusal;  // a biometric sample was unusable (biometrics::refusal name)
+  double score = 0;     // biometrics: the best similarity
+  friend bool operator==(const auth_verdict&, const auth_verdict&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, auth_verdict& x) {
+  return f(caf::meta::type_name("auth_verdict"), x.matched, x.busy, x.refusal, x.score);
+}
+
 }  // namespace paysync::actors
 
 namespace paysync::protocols {
@@ -250,3 +278,5 @@ using reach_atom = caf::atom_constant<caf::atom("reach")>;          // handset -
 using forward_atom = caf::atom_constant<caf::atom("forward")>;      // centre -> presence
 using resolve_atom = caf::atom_constant<caf::atom("resolve")>;      // billing -> presence
 using sms_atom = caf::atom_constant<caf::atom("sms")>;              // billing -> sms sender
+using verify_atom = caf::atom_constant<caf::atom("verify")>;        // session -> auth pool
+using auth_fail_atom = caf::atom_constant<caf::atom("auth_fail")>;  // handset -> billing

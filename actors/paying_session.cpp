@@ -1,5 +1,6 @@
 #include "actors/paying_session.hpp"
 
+#include <sodium.h>
 #include <spdlog/spdlog.h>
 
 #include <caf/all.hpp>
@@ -7,6 +8,7 @@
 #include "protocols/message_codec.hpp"
 #include "protocols/txn_ids.hpp"
 #include "storage/directory_store.hpp"
+#include "storage/factor_store.hpp"
 #include "storage/ledger_store.hpp"
 
 namespace paysync::actors {
@@ -288,26 +290,15 @@ protocols::settlement_view receipt_of(const handset_txn& t, const settlement_out
           {}};
 }
 
-void on_confirm_amount(self_ptr self, const request_meta& req,
-                       const protocols::confirm_amount_msg& m) {
-  auto& st = self->state;
-  auto* t = current_for(self, m.txn);
-  if (!t) {
-    if (st.last_settled_txn == m.txn) {
-      return io(self).error(req, wire_error::txn_closed,
-                            "this payment is already settled (sequence " +
-                                std::to_string(st.last_outcome.sequence) + ")",
-                            m.txn);
-    }
-    return not_joined(self, req, m.txn);
-  }
-  if (t->step != handset_step::amount_offered && t->step != handset_step::settling) {
-    return io(self).error(req, wire_error::wrong_state, "no amount has been offered yet", m.txn);
-  }
+// Sends the final confirmation to the billing session (which settles) and
+// answers `req` with the receipt or the failure.
+void confirm_with_billing(self_ptr self, const request_meta& req, const std::string& txn,
+                          const protocols::money_field& amount) {
+  auto* t = current_for(self, txn);
+  if (!t) return;
   t->step = handset_step::settling;
-  const auto txn = m.txn;
   const handset_txn confirming = *t;  // a repeated confirmation's answer outlives `current`
-  amount_offer confirmed{txn, m.amount.amount_minor, m.amount.currency};
+  amount_offer confirmed{txn, amount.amount_minor, amount.currency};
   // No timeout: the answer comes after the ledger's durable commit.
   self->request(t->billing, caf::infinite, confirm_atom::value, std::move(confirmed), self)
       .then(
@@ -342,6 +333,242 @@ void on_confirm_amount(self_ptr self, const request_meta& req,
                                               "answered; ask the merchant for its status",
                                               req.ref));
           });
+}
+
+std::string answer_kind(storage::factor_kind k) {
+  if (!storage::is_biometric(k)) return "text";
+  return k == storage::factor_kind::voice ? "audio" : "image";
+}
+
+void send_challenge(self_ptr self, const handset_txn& t) {
+  const auto& a = *t.auth;
+  const auto& cfg = self->state.ctx->auth;
+  protocols::auth_challenge_view c;
+  c.txn = t.txn;
+  c.factor = std::string(storage::to_string(a.factor.kind));
+  if (a.factor.kind == storage::factor_kind::question) c.question = a.factor.label;
+  c.answer_as = answer_kind(a.factor.kind);
+  if (c.answer_as == "image") {
+    c.formats = {"jpeg", "png", "pgm", "tiff"};
+    c.max_bytes = cfg.max_image_bytes;
+  } else if (c.answer_as == "audio") {
+    c.formats = {"wav"};
+    c.max_bytes = cfg.max_audio_bytes;
+  } else {
+    c.max_bytes = protocols::max_answer_bytes;
+  }
+  c.attempts_left = a.attempts_left;
+  io(self).event(protocols::encode_auth_challenge(c));
+}
+
+// Picks the factor to ask for (claims 17, 18): among the payer's factors
+// strong enough for `level` and not locked, one at random. Answers the
+// confirmation with an error when there is none.
+bool start_auth(self_ptr self, handset_txn& t, const request_meta& req,
+                const protocols::money_field& confirmed, auth_level level) {
+  auto& st = self->state;
+  const auto& ctx = *st.ctx;
+  auto factors = ctx.factors->list(st.payer->user_id);
+  if (!factors) {
+    io(self).error(req, wire_error::internal, "the factor store is unavailable", t.txn);
+    return false;
+  }
+  const auto now = ctx.time->now_unix_ms();
+  std::vector<const storage::factor_record*> eligible, unlocked;
+  std::vector<storage::attempt_state> states;
+  std::int64_t earliest_unlock = 0;
+  for (const auto& f : *factors) {
+    if (f.revoked || !meets(f.kind, level)) continue;
+    eligible.push_back(&f);
+    auto a = ctx.factors->attempts(f.user_id, f.factor_id);
+    const auto until = a ? a->locked_until_unix_ms : 0;
+    if (until > now) {
+      earliest_unlock = earliest_unlock == 0 ? until : std::min(earliest_unlock, until);
+      continue;
+    }
+    unlocked.push_back(&f);
+  }
+  if (eligible.empty()) {
+    io(self).error(req, wire_error::auth_unavailable,
+                   "this payment needs a " + std::string(to_string(level)) +
+                       " factor and none is registered for this payer",
+                   t.txn);
+    return false;
+  }
+  if (unlocked.empty()) {
+    io(self).error(req, wire_error::auth_locked,
+                   "every eligible factor is locked after failed attempts; try again in " +
+                       std::to_string((earliest_unlock - now + 999) / 1000) + " s",
+                   t.txn);
+    return false;
+  }
+  const auto& chosen = choose_at_random(unlocked);
+  auto attempts = ctx.factors->attempts(chosen.user_id, chosen.factor_id);
+  const auto used = attempts ? attempts->failures : 0;
+  pending_auth a;
+  a.factor = chosen;
+  a.attempts_left = ctx.auth.lockout.max_failures > used ? ctx.auth.lockout.max_failures - used : 1;
+  a.confirm = req;
+  a.confirmed = confirmed;
+  t.auth = std::move(a);
+  t.step = handset_step::authenticating;
+  send_challenge(self, t);
+  return true;
+}
+
+void on_confirm_amount(self_ptr self, const request_meta& req,
+                       const protocols::confirm_amount_msg& m) {
+  auto& st = self->state;
+  auto* t = current_for(self, m.txn);
+  if (!t) {
+    if (st.last_settled_txn == m.txn) {
+      return io(self).error(req, wire_error::txn_closed,
+                            "this payment is already settled (sequence " +
+                                std::to_string(st.last_outcome.sequence) + ")",
+                            m.txn);
+    }
+    return not_joined(self, req, m.txn);
+  }
+  if (t->step == handset_step::authenticating) {
+    return io(self).error(req, wire_error::wrong_state,
+                          "answer the auth_challenge first (auth_answer, or a binary frame)",
+                          m.txn);
+  }
+  if (t->step != handset_step::amount_offered && t->step != handset_step::settling) {
+    return io(self).error(req, wire_error::wrong_state, "no amount has been offered yet", m.txn);
+  }
+  if (t->step == handset_step::amount_offered) {
+    const auto level = st.ctx->auth.policy.required(t->merchant.id, t->offer.amount_minor);
+    if (level > t->authenticated) {
+      start_auth(self, *t, req, m.amount, level);
+      return;
+    }
+  }
+  confirm_with_billing(self, req, m.txn, m.amount);
+}
+
+// The payer failed for good: the payment ends; the merchant hears only
+// "authentication failed".
+void fail_auth(self_ptr self, handset_txn& t, const std::string& why) {
+  const auto req = t.auth->confirm;
+  const auto txn = t.txn;
+  self->send(t.billing, auth_fail_atom::value, txn, self);
+  self->state.current.reset();
+  io(self).reply(req, protocols::encode_failed(txn, wire_error::auth_failed, why, req.ref));
+}
+
+void on_verdict(self_ptr self, const request_meta& answer_req, const std::string& txn,
+                const auth_verdict& v) {
+  auto* t = current_for(self, txn);
+  if (!t || t->step != handset_step::authenticating || !t->auth) return;
+  auto& a = *t->auth;
+  a.checking = false;
+  const auto& ctx = *self->state.ctx;
+  if (v.busy) {
+    return io(self).error(answer_req, wire_error::busy,
+                          "the switch is busy checking other payers; send the answer again", txn);
+  }
+  if (!v.refusal.empty()) {
+    if (++a.sample_refusals > ctx.auth.max_sample_refusals) {
+      return fail_auth(self, *t, "too many unusable samples");
+    }
+    return io(self).error(answer_req, wire_error::auth_sample_refused,
+                          "the sample was refused (" + v.refusal + "); send another", txn);
+  }
+  if (v.matched) {
+    (void)ctx.factors->record_success(a.factor.user_id, a.factor.factor_id);
+    // The answer is acknowledged; the receipt answers the confirmation itself.
+    io(self).reply(answer_req, protocols::encode_ack(answer_req.ref, "auth_answer", txn));
+    t->authenticated = ctx.auth.policy.required(t->merchant.id, t->offer.amount_minor);
+    const auto confirm = a.confirm;
+    const auto amount = a.confirmed;
+    t->auth.reset();
+    return confirm_with_billing(self, confirm, txn, amount);
+  }
+  auto state = ctx.factors->record_failure(a.factor.user_id, a.factor.factor_id,
+                                           ctx.time->now_unix_ms(), ctx.auth.lockout);
+  const bool locked = state && state->locked_until_unix_ms > ctx.time->now_unix_ms();
+  if (locked || a.attempts_left <= 1) {
+    return fail_auth(
+        self, *t,
+        locked ? "authentication failed; this factor is locked for " +
+                     std::to_string((state->locked_until_unix_ms - ctx.time->now_unix_ms() + 999) /
+                                    1000) +
+                     " s"
+               : "authentication failed");
+  }
+  --a.attempts_left;
+  io(self).error(answer_req, wire_error::auth_mismatch,
+                 "that does not match; " + std::to_string(a.attempts_left) +
+                     (a.attempts_left == 1 ? " attempt" : " attempts") + " left",
+                 txn);
+  send_challenge(self, *t);
+}
+
+// Sends the answer (text) or sample (binary frame) to the right pool.
+void check_answer(self_ptr self, const request_meta& req, handset_txn& t, std::string answer) {
+  auto& a = *t.auth;
+  a.checking = true;
+  const bool biometric = storage::is_biometric(a.factor.kind);
+  auth_job job{a.factor.user_id, a.factor.factor_id, static_cast<std::uint8_t>(a.factor.kind),
+               a.factor.secrets, std::move(answer)};
+  sodium_memzero(answer.data(), answer.size());
+  const auto txn = t.txn;
+  const auto& ctx = *self->state.ctx;
+  self->request(biometric ? ctx.biometric_checks : ctx.knowledge_checks,
+                std::chrono::milliseconds(60'000), verify_atom::value, std::move(job))
+      .then([=](auth_verdict& v) { on_verdict(self, req, txn, v); },
+            [=](caf::error&) {
+              auth_verdict busy;
+              busy.busy = true;
+              on_verdict(self, req, txn, busy);
+            });
+}
+
+void on_auth_answer(self_ptr self, const request_meta& req, protocols::auth_answer_msg& m) {
+  auto* t = current_for(self, m.txn);
+  if (!t) return not_joined(self, req, m.txn);
+  if (t->step != handset_step::authenticating || !t->auth) {
+    return io(self).error(req, wire_error::wrong_state, "no auth_challenge is pending", m.txn);
+  }
+  if (storage::is_biometric(t->auth->factor.kind)) {
+    return io(self).error(
+        req, wire_error::bad_message,
+        "this challenge needs an " + answer_kind(t->auth->factor.kind) + ", sent as a binary frame",
+        m.txn);
+  }
+  if (t->auth->checking) {
+    return io(self).error(req, wire_error::wrong_state, "the previous answer is being checked",
+                          m.txn);
+  }
+  check_answer(self, req, *t, std::move(m.answer));
+  sodium_memzero(m.answer.data(), m.answer.size());
+}
+
+// A binary frame is the sample a biometric challenge asked for.
+void on_binary(self_ptr self, std::string sample) {
+  auto& st = self->state;
+  auto* t = st.current ? &*st.current : nullptr;
+  if (!t || t->step != handset_step::authenticating || !t->auth ||
+      !storage::is_biometric(t->auth->factor.kind)) {
+    sodium_memzero(sample.data(), sample.size());
+    return io(self).error({}, wire_error::binary_not_allowed,
+                          "binary frames answer a biometric auth_challenge only");
+  }
+  const auto limit = t->auth->factor.kind == storage::factor_kind::voice
+                         ? st.ctx->auth.max_audio_bytes
+                         : st.ctx->auth.max_image_bytes;
+  if (sample.size() > limit) {
+    sodium_memzero(sample.data(), sample.size());
+    return io(self).error({}, wire_error::frame_too_large,
+                          "the sample is larger than " + std::to_string(limit) + " bytes", t->txn);
+  }
+  if (t->auth->checking) {
+    sodium_memzero(sample.data(), sample.size());
+    return io(self).error({}, wire_error::wrong_state, "the previous sample is being checked",
+                          t->txn);
+  }
+  check_answer(self, {}, *t, std::move(sample));
 }
 
 void on_cancel(self_ptr self, const request_meta& req, const protocols::cancel_msg& m) {
@@ -405,7 +632,7 @@ void on_frame(self_ptr self, const std::string& frame) {
   const request_meta req{decoded->ref, decoded->idempotency_key};
   if (!io(self).admit(req, decoded->fingerprint)) return;
   std::visit(
-      [&](const auto& m) {
+      [&](auto& m) {
         using T = std::decay_t<decltype(m)>;
         if constexpr (std::is_same_v<T, protocols::join_msg>) on_join(self, req, m);
         if constexpr (std::is_same_v<T, protocols::pay_merchant_msg>) on_pay_merchant(self, req, m);
@@ -418,6 +645,9 @@ void on_frame(self_ptr self, const std::string& frame) {
         }
         if constexpr (std::is_same_v<T, protocols::cancel_msg>) on_cancel(self, req, m);
         if constexpr (std::is_same_v<T, protocols::history_msg>) on_history(self, req, m);
+        if constexpr (std::is_same_v<T, protocols::auth_answer_msg>) {
+          on_auth_answer(self, req, m);
+        }
         if constexpr (std::is_same_v<T, protocols::ping_msg>) {
           io(self).reply(req,
                          protocols::encode_pong(req.ref, self->state.ctx->time->now_unix_ms()));
@@ -482,10 +712,7 @@ paying_session_actor::behavior_type paying_session(
   }
   return {
       [=](frame_atom, const std::string& frame) { on_frame(self, frame); },
-      [=](binary_atom, const std::string&) {
-        io(self).error({}, wire_error::binary_not_allowed,
-                       "handsets send JSON in text frames only");
-      },
+      [=](binary_atom, std::string& sample) { on_binary(self, std::move(sample)); },
       [=](oversized_atom, std::uint64_t bytes) {
         io(self).error({}, wire_error::frame_too_large,
                        "a frame of " + std::to_string(bytes) + " bytes was discarded (limit " +
@@ -495,10 +722,14 @@ paying_session_actor::behavior_type paying_session(
       [=](offer_atom, const amount_offer& offer) {
         auto* t = current_for(self, offer.txn);
         if (!t ||
-            (t->step != handset_step::synchronized && t->step != handset_step::amount_offered)) {
+            (t->step != handset_step::synchronized && t->step != handset_step::amount_offered &&
+             t->step != handset_step::authenticating)) {
           return;
         }
-        t->step = handset_step::amount_offered;
+        // A new amount during a challenge: the challenge stays, and the
+        // confirmation it guards names the old amount (amount_mismatch), so
+        // the payer confirms the new one, re-authenticated if it needs more.
+        if (t->step != handset_step::authenticating) t->step = handset_step::amount_offered;
         t->offer = offer;
         send_offer(self, *t);
       },

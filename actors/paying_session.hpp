@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 
+#include "actors/auth_policy.hpp"
 #include "actors/interfaces.hpp"
 #include "actors/session_io.hpp"
 #include "actors/switch_context.hpp"
@@ -18,7 +19,18 @@ enum class handset_step : std::uint8_t {
   confirming,      // confirm_merchant sent to the billing session
   synchronized,    // waiting for the merchant's amount
   amount_offered,  // shown the amount; waiting for confirm_amount
+  authenticating,  // confirm_amount received; the payer must answer an auth_challenge
   settling,        // confirm_amount sent; waiting for the ledger
+};
+
+// The challenge a payer must answer before the confirmation goes on (claims 16-19).
+struct pending_auth {
+  storage::factor_record factor;
+  std::uint32_t attempts_left = 0;
+  std::uint32_t sample_refusals = 0;
+  bool checking = false;             // an answer is with the auth pool
+  request_meta confirm;              // the confirm_amount it answers, replied at the end
+  protocols::money_field confirmed;  // what the payer confirmed
 };
 
 struct handset_txn {
@@ -28,6 +40,8 @@ struct handset_txn {
   merchant_card merchant;
   amount_offer offer;  // valid from amount_offered on
   std::int64_t expires_unix_ms = 0;
+  std::optional<pending_auth> auth;
+  auth_level authenticated = auth_level::none;  // proven in this transaction
 };
 
 struct paying_session_state {

@@ -5,6 +5,8 @@
 #include <ostream>
 #include <thread>
 
+#include "actors/auth_policy.hpp"
+
 namespace paysync::actors {
 namespace po = boost::program_options;
 
@@ -95,6 +97,29 @@ boost::system::result<parse_outcome, std::string> parse_switch_config(int argc,
       ("sms-outbox", po::value(&c.sms_outbox),
        "file the SMS gateway appends payment links to, one JSON line per message "
        "(default <data-dir>/sms-outbox.jsonl)")
+      ("auth-none-below-minor",
+       po::value(&c.auth_none_below_minor)->default_value(c.auth_none_below_minor),
+       "payments below this amount need no authentication")
+      ("auth-knowledge-up-to-minor",
+       po::value(&c.auth_knowledge_up_to_minor)->default_value(c.auth_knowledge_up_to_minor),
+       "payments up to this amount need a PIN, password or question (or better); above, "
+       "a biometric factor")
+      ("auth-merchant-rule", po::value(&c.auth_merchant_rules)->composing(),
+       "merchant:none_below:knowledge_up_to — thresholds for one merchant (repeatable)")
+      ("auth-max-failures", po::value(&c.auth_max_failures)->default_value(c.auth_max_failures),
+       "failed answers in a row before a factor is locked")
+      ("auth-lockout-s", po::value(&c.auth_lockout_s)->default_value(c.auth_lockout_s),
+       "first lockout; each further lockout of the factor lasts twice as long (at most a day)")
+      ("knowledge-workers", po::value(&c.knowledge_workers)->default_value(c.knowledge_workers),
+       "threads checking PINs, passwords and answers (Argon2id)")
+      ("knowledge-queue", po::value(&c.knowledge_queue)->default_value(c.knowledge_queue),
+       "answers waiting for a knowledge worker before the switch answers busy")
+      ("biometric-workers", po::value(&c.biometric_workers)->default_value(c.biometric_workers),
+       "threads checking images and recordings, at a lower scheduling priority")
+      ("biometric-queue", po::value(&c.biometric_queue)->default_value(c.biometric_queue),
+       "samples waiting for a biometric worker before the switch answers busy")
+      ("max-sample-bytes", po::value(&c.max_sample_bytes)->default_value(c.max_sample_bytes),
+       "largest image or recording a handset may send for authentication")
       ("ledger-batch-max", po::value(&c.ledger_batch_max)->default_value(c.ledger_batch_max),
        "most settlements in one durable ledger commit")
       ("map-size-mb", po::value(&c.map_size_mb)->default_value(c.map_size_mb),
@@ -145,6 +170,18 @@ boost::system::result<parse_outcome, std::string> parse_switch_config(int argc,
   if (c.velocity_window_s < 1 || c.velocity_max_count < 1 || c.velocity_max_minor < 1) {
     return std::string(
         "--velocity-window-s, --velocity-max-count and --velocity-max-minor must be positive");
+  }
+  for (const auto& rule : c.auth_merchant_rules) {
+    if (!parse_merchant_rule(rule)) {
+      return "--auth-merchant-rule \"" + rule + "\" is not merchant:none_below:knowledge_up_to";
+    }
+  }
+  if (c.auth_max_failures < 1 || c.auth_lockout_s < 1 || c.knowledge_workers < 1 ||
+      c.biometric_workers < 1 || c.knowledge_queue < 1 || c.biometric_queue < 1) {
+    return std::string("auth limits, worker counts and queues must be at least 1");
+  }
+  if (c.max_sample_bytes < 1024 || c.max_sample_bytes > c.hard_frame_bytes) {
+    return std::string("--max-sample-bytes must be >= 1024 and <= --hard-frame-bytes");
   }
   if (c.seed_load_merchants > 100'000 || c.seed_load_users > 100'000) {
     return std::string("--seed-load-merchants and --seed-load-users are at most 100000");

@@ -41,6 +41,17 @@ struct switch_config {
   std::uint32_t velocity_max_count = 50;
   std::int64_t velocity_max_minor = 15'000'000;
   std::string sms_outbox;  // default <data-dir>/sms-outbox.jsonl
+  // Authentication (claims 16-19): amount thresholds, lockouts, worker pools.
+  std::int64_t auth_none_below_minor = 100'000;
+  std::int64_t auth_knowledge_up_to_minor = 1'000'000;
+  std::vector<std::string> auth_merchant_rules;  // "merchant:none_below:knowledge_up_to"
+  std::uint32_t auth_max_failures = 3;
+  std::int64_t auth_lockout_s = 60;
+  unsigned knowledge_workers = 1;
+  std::size_t knowledge_queue = 256;
+  unsigned biometric_workers = 1;
+  std::size_t biometric_queue = 16;
+  std::size_t max_sample_bytes = 512 * 1024;
   std::size_t map_size_mb = 4096;
   bool seed_demo = true;  // seed the demo merchants and users into an empty directory
   // Synthetic merchants m-load-<n> (terminal t-load-<n>, till 6<n>) and users

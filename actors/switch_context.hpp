@@ -7,12 +7,14 @@
 #include <string_view>
 #include <vector>
 
+#include "actors/auth_policy.hpp"
 #include "actors/clock.hpp"
 #include "actors/interfaces.hpp"
 #include "actors/metrics.hpp"
 
 namespace paysync::storage {
 class directory_store;
+class factor_store;
 class ledger_store;
 }  // namespace paysync::storage
 
@@ -24,6 +26,15 @@ struct payer_limits {
   std::int64_t window_ms = 86'400'000;      // the velocity window: the last 24 h
   std::uint32_t max_count = 50;             // payments in the window
   std::int64_t max_sum_minor = 15'000'000;  // their sum (150,000.00 in a 2-digit currency)
+};
+
+// Authentication before money moves (claims 16-19).
+struct auth_settings {
+  auth_policy policy;
+  storage::lockout_policy lockout;           // failures before a lockout, and its length
+  std::uint32_t max_sample_refusals = 5;     // unusable samples per challenge before it fails
+  std::size_t max_image_bytes = 512 * 1024;  // face, iris, fingerprint
+  std::size_t max_audio_bytes = 512 * 1024;  // voice
 };
 
 // Tunables shared by the session actors; every one has a bound.
@@ -54,6 +65,10 @@ struct switch_context {
   std::vector<registry_shard_actor> shards;
   std::vector<presence_shard_actor> presence;
   sms_sender_actor sms;
+  auth_settings auth;
+  storage::factor_store* factors = nullptr;  // thread-safe; writes only attempt counters
+  auth_pool_actor knowledge_checks;          // Argon2id, a few ms each
+  auth_pool_actor biometric_checks;          // decode, extract, compare; low priority
 
   registry_shard_actor shard(std::size_t index) const { return shards[index % shards.size()]; }
   std::uint16_t shard_count() const { return static_cast<std::uint16_t>(shards.size()); }

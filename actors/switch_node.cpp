@@ -10,7 +10,9 @@
 #include <thread>
 #include <vector>
 
+#include "actors/auth_worker.hpp"
 #include "actors/billing_session.hpp"
+#include "actors/enrolment.hpp"
 #include "actors/ledger.hpp"
 #include "actors/order_centre_session.hpp"
 #include "actors/paying_session.hpp"
@@ -19,6 +21,7 @@
 #include "actors/session_bridge.hpp"
 #include "actors/sms_sender.hpp"
 #include "actors/switch_context.hpp"
+#include "actors/work_pool.hpp"
 #include "protocols/handset_identity.hpp"
 #include "protocols/link_page.hpp"
 #include "protocols/sms_gateway.hpp"
@@ -28,6 +31,8 @@
 #include "storage/demo_seed.hpp"
 #include "storage/directory_store.hpp"
 #include "storage/environment.hpp"
+#include "storage/factor_store.hpp"
+#include "storage/keyring.hpp"
 #include "storage/ledger_store.hpp"
 
 namespace paysync::actors {
@@ -38,6 +43,8 @@ struct switch_node::impl {
   std::unique_ptr<storage::environment> env;
   std::unique_ptr<storage::directory_store> directory;
   std::unique_ptr<storage::ledger_store> ledger_store;
+  std::unique_ptr<storage::factor_store> factors;
+  std::shared_ptr<const storage::keyring> keys;
   std::unique_ptr<caf::actor_system_config> actor_config;
   std::unique_ptr<caf::actor_system> system;
   std::shared_ptr<switch_context> context;  // read-only once the io threads run
@@ -69,6 +76,17 @@ boost::system::result<void, std::string> switch_node::impl::open_storage() {
   }
   env = std::move(*opened);
   directory = std::make_unique<storage::directory_store>(*env);
+  factors = std::make_unique<storage::factor_store>(*env);
+  const auto key_file = config.data_dir + "/keys";
+  auto loaded = storage::load_or_create_keyring(key_file);
+  if (!loaded) {
+    return "cannot use the key file " + key_file + ": " +
+           std::string(storage::to_string(loaded.error())) +
+           (loaded.error() == storage::store_error::invalid_argument
+                ? " (it must be 104 bytes, mode 0600)"
+                : "");
+  }
+  keys = std::make_shared<const storage::keyring>(std::move(*loaded));
   ledger_store = std::make_unique<storage::ledger_store>(*env);
   if (config.seed_demo) {
     auto seeded = storage::seed_demo_data(*directory, *ledger_store, time->now_unix_ms());
@@ -79,6 +97,9 @@ boost::system::result<void, std::string> switch_node::impl::open_storage() {
       spdlog::info("seeded demo data: {} merchants, {} terminals, {} users", seeded->merchants,
                    seeded->terminals, seeded->users);
     }
+    auto added = seed_demo_factors(*factors, *directory, *keys, time->now_unix_ms());
+    if (!added) return "seeding the demo factors failed: " + added.error();
+    if (*added > 0) spdlog::info("seeded {} demo authentication factors", *added);
   }
   if (config.seed_load_merchants > 0 || config.seed_load_users > 0) {
     auto seeded = storage::seed_load_data(*directory, *ledger_store, config.seed_load_merchants,
@@ -118,6 +139,29 @@ void switch_node::impl::spawn_actors() {
   ctx->limits.payer.window_ms = config.velocity_window_s * 1000;
   ctx->limits.payer.max_count = config.velocity_max_count;
   ctx->limits.payer.max_sum_minor = config.velocity_max_minor;
+  ctx->factors = factors.get();
+  ctx->auth.policy.defaults = {config.auth_none_below_minor, config.auth_knowledge_up_to_minor};
+  for (const auto& rule : config.auth_merchant_rules) {
+    ctx->auth.policy.per_merchant.push_back(*parse_merchant_rule(rule));
+  }
+  ctx->auth.lockout.max_failures = config.auth_max_failures;
+  ctx->auth.lockout.first_lockout_ms = config.auth_lockout_s * 1000;
+  ctx->auth.max_image_bytes = config.max_sample_bytes;
+  ctx->auth.max_audio_bytes = config.max_sample_bytes;
+  auto pool = [&](unsigned workers, std::size_t queue, int nice, std::atomic<std::int64_t>* depth) {
+    work_pool_config pc;
+    for (unsigned i = 0; i < workers; ++i) {
+      pc.workers.push_back(system->spawn<caf::detached>(auth_worker, keys, nice));
+    }
+    pc.max_queued = queue;
+    pc.depth = depth;
+    return system->spawn(work_pool, std::move(pc));
+  };
+  ctx->knowledge_checks = pool(config.knowledge_workers, config.knowledge_queue, 0, nullptr);
+  // Biometric checks run at nice 10: a saturated pool yields the CPU to the
+  // I/O path instead of slowing every payment down.
+  ctx->biometric_checks =
+      pool(config.biometric_workers, config.biometric_queue, 10, &metrics->biometric_queue_depth);
   ctx->ledger = system->spawn<caf::detached>(
       actors::ledger,
       ledger_config{ledger_store.get(), config.ledger_batch_max, time, metrics.get()});
@@ -174,6 +218,7 @@ boost::system::result<void, std::string> switch_node::impl::listen() {
   common.hard_frame_bytes = config.hard_frame_bytes;
   common.max_connections = config.max_connections;
   common.idle_timeout = std::chrono::seconds(config.idle_timeout_s);
+  common.max_binary_frame_bytes = config.max_sample_bytes;
 
   auto billing_options = common;
   billing_options.name = "billing";
@@ -303,6 +348,8 @@ void switch_node::impl::shut_down() {
       caf::anon_send_exit(shard, caf::exit_reason::user_shutdown);
     }
     caf::anon_send_exit(context->sms, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(context->knowledge_checks, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(context->biometric_checks, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(context->ledger, caf::exit_reason::user_shutdown);
     if (!wait_until([&] { return system->registry().running() == 0; }, std::chrono::seconds(5))) {
       spdlog::warn("shutdown: {} actors still running after 5 s; not waiting for them",

@@ -72,6 +72,16 @@ std::string_view to_code(wire_error e) noexcept {
       return "unknown_merchant";
     case wire_error::merchant_offline:
       return "merchant_offline";
+    case wire_error::auth_mismatch:
+      return "auth_mismatch";
+    case wire_error::auth_failed:
+      return "auth_failed";
+    case wire_error::auth_locked:
+      return "auth_locked";
+    case wire_error::auth_unavailable:
+      return "auth_unavailable";
+    case wire_error::auth_sample_refused:
+      return "auth_sample_refused";
     case wire_error::busy:
       return "busy";
     case wire_error::internal:
@@ -521,12 +531,19 @@ paying_parse parse_paying(const std::string& type, const fields& f) {
     }
     return m;
   }
+  if (type == "auth_answer") {
+    auto txn = f.string("txn", max_id_bytes);
+    if (!txn) return txn.error();
+    auto answer = f.string("answer", max_answer_bytes);
+    if (!answer) return answer.error();
+    return auth_answer_msg{std::move(*txn), std::move(*answer)};
+  }
   if (type == "ping") return ping_msg{};
   return decode_failure{
       wire_error::unknown_type,
       "unknown message type \"" + type.substr(0, 64) +
           "\" for a handset (expected join, pay_merchant, confirm_merchant, order, "
-          "confirm_amount, cancel, history or ping)",
+          "confirm_amount, auth_answer, cancel, history or ping)",
       {}};
 }
 

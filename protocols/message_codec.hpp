@@ -29,6 +29,7 @@ inline constexpr std::size_t max_item_name_bytes = 80;
 inline constexpr std::int64_t max_item_quantity = 999;
 inline constexpr std::size_t max_note_bytes = 256;
 inline constexpr std::size_t max_history_page = 50;
+inline constexpr std::size_t max_answer_bytes = 256;
 
 struct money_field {
   std::int64_t amount_minor = 0;
@@ -119,8 +120,13 @@ struct history_msg {         // claim 14
   std::uint64_t before = 0;  // a sequence from a previous page; 0 = the newest
   std::size_t limit = 20;
 };
-using paying_body = std::variant<join_msg, confirm_merchant_msg, confirm_amount_msg, cancel_msg,
-                                 ping_msg, pay_merchant_msg, order_msg, history_msg>;
+struct auth_answer_msg {  // claims 17-19: the answer to a knowledge challenge
+  std::string txn;
+  std::string answer;  // a PIN, a password or the answer to the question
+};
+using paying_body =
+    std::variant<join_msg, confirm_merchant_msg, confirm_amount_msg, cancel_msg, ping_msg,
+                 pay_merchant_msg, order_msg, history_msg, auth_answer_msg>;
 
 // --- order-receiving centre -> switch (flow C) ----------------------------------
 struct centre_hello_msg {
@@ -273,5 +279,16 @@ struct refund_view {
   std::int64_t at_unix_ms = 0;
 };
 std::string encode_refunded(const boost::json::value& ref, const refund_view& refund);
+
+struct auth_challenge_view {
+  std::string txn;
+  std::string factor;     // "pin", "password", "question", "face", "iris", "fingerprint", "voice"
+  std::string question;   // for "question"
+  std::string answer_as;  // "text", "image" or "audio"
+  std::vector<std::string> formats;  // images: jpeg, png, pgm, tiff; audio: wav
+  std::size_t max_bytes = 0;
+  std::uint32_t attempts_left = 0;
+};
+std::string encode_auth_challenge(const auth_challenge_view& challenge);
 
 }  // namespace paysync::protocols

@@ -309,4 +309,15 @@ std::string encode_refunded(const json::value& ref, const refund_view& r) {
   return finish(o);
 }
 
+std::string encode_auth_challenge(const auth_challenge_view& c) {
+  json::array formats;
+  for (const auto& f : c.formats) formats.emplace_back(f);
+  json::object o{{"type", "auth_challenge"}, {"txn", c.txn},
+                 {"factor", c.factor},       {"answer_as", c.answer_as},
+                 {"max_bytes", c.max_bytes}, {"attempts_left", c.attempts_left}};
+  if (!c.question.empty()) o["question"] = c.question;
+  if (!formats.empty()) o["formats"] = std::move(formats);
+  return finish(o);
+}
+
 }  // namespace paysync::protocols

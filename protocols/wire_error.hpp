@@ -41,6 +41,12 @@ enum class wire_error : std::uint8_t {
   velocity_limit,          // the payer's recent payments exceed the count or sum allowed
   refund_exceeds_payment,  // refunds would exceed what was paid
   idempotency_conflict,    // an idempotency key reused with different content
+  // authentication (claims 16-19)
+  auth_mismatch,        // the answer or sample did not match; attempts remain
+  auth_failed,          // authentication failed for good: the payment ends
+  auth_locked,          // every eligible factor is locked after failures; wait
+  auth_unavailable,     // the payer has no factor strong enough for this payment
+  auth_sample_refused,  // the image or recording was unusable (the message says why)
   // merchants and orders
   unknown_merchant,  // no merchant has this till (or id)
   merchant_offline,  // the merchant has no billing terminal connected

@@ -551,7 +551,9 @@ void session::on_read(error_code ec, std::size_t) {
   if (discarding_) {
     discarded_bytes_ += buffer_.size();
     buffer_.consume(buffer_.size());
-  } else if (buffer_.size() > opts().max_frame_bytes) {
+  } else if (buffer_.size() > (ws_.got_text() || opts().max_binary_frame_bytes == 0
+                                     ? opts().max_frame_bytes
+                                     : opts().max_binary_frame_bytes)) {
     discarding_ = true;
     discarded_bytes_ = buffer_.size();
     buffer_.consume(buffer_.size());

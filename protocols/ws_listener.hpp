@@ -83,6 +83,9 @@ struct listener_options {
   std::string address = "127.0.0.1";
   std::uint16_t port = 0;  // 0: an ephemeral port, see ws_listener::port()
   std::size_t max_frame_bytes = 64 * 1024;
+  // Binary frames (images and recordings for authentication) may be larger
+  // than text frames; 0 = the same as max_frame_bytes.
+  std::size_t max_binary_frame_bytes = 0;
   std::size_t hard_frame_bytes = 1024 * 1024;
   std::size_t max_queued_bytes = 1024 * 1024;
   std::size_t max_connections = 200000;  // beyond it upgrades get HTTP 503

@@ -8,21 +8,27 @@
 
 #include <boost/json.hpp>
 #include <caf/all.hpp>
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "actors/auth_worker.hpp"
 #include "actors/billing_session.hpp"
 #include "actors/clock.hpp"
+#include "actors/enrolment.hpp"
 #include "actors/ledger.hpp"
 #include "actors/paying_session.hpp"
 #include "actors/presence_shard.hpp"
 #include "actors/registry_shard.hpp"
 #include "actors/sms_sender.hpp"
 #include "actors/switch_context.hpp"
+#include "actors/work_pool.hpp"
 #include "storage/demo_seed.hpp"
 #include "storage/directory_store.hpp"
 #include "storage/environment.hpp"
+#include "storage/factor_store.hpp"
+#include "storage/keyring.hpp"
 #include "storage/ledger_store.hpp"
 #include "support/temp_directory.hpp"
 
@@ -82,6 +88,10 @@ class actor_test : public ::testing::Test {
     directory_ = std::make_unique<storage::directory_store>(*env_);
     ledger_store_ = std::make_unique<storage::ledger_store>(*env_);
     EXPECT_TRUE(storage::seed_demo_data(*directory_, *ledger_store_, start_unix_ms));
+    factors_ = std::make_unique<storage::factor_store>(*env_);
+    keys_ = std::make_shared<const storage::keyring>(
+        std::move(*storage::load_or_create_keyring(dir_.sub("keys"))));
+    EXPECT_TRUE(seed_demo_factors(*factors_, *directory_, *keys_, start_unix_ms));
   }
 
   ~actor_test() override {
@@ -90,6 +100,8 @@ class actor_test : public ::testing::Test {
     caf::anon_send_exit(context_->ledger, caf::exit_reason::user_shutdown);
     for (auto& p : context_->presence) caf::anon_send_exit(p, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(context_->sms, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(context_->knowledge_checks, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(context_->biometric_checks, caf::exit_reason::user_shutdown);
     for (auto& a : sessions_) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
     sched_->run();
   }
@@ -118,6 +130,18 @@ class actor_test : public ::testing::Test {
       pc.time = clock_;
       ctx->presence.push_back(system_->spawn(presence_shard, pc));
     }
+    ctx->factors = factors_.get();
+    // Authentication is off unless a test lowers the thresholds.
+    ctx->auth.policy.defaults = {std::numeric_limits<std::int64_t>::max(),
+                                 std::numeric_limits<std::int64_t>::max()};
+    auto pool = [&] {
+      work_pool_config pc;
+      pc.workers.push_back(system_->spawn(auth_worker, keys_, 0));
+      pc.max_queued = 8;
+      return system_->spawn(work_pool, std::move(pc));
+    };
+    ctx->knowledge_checks = pool();
+    ctx->biometric_checks = pool();
     ctx->sms = system_->spawn(sms_sender, std::shared_ptr<protocols::sms_gateway>(
                                               protocols::make_file_sms_gateway(sms_outbox())));
     context_ = ctx;
@@ -201,6 +225,8 @@ class actor_test : public ::testing::Test {
   std::unique_ptr<storage::environment> env_;
   std::unique_ptr<storage::directory_store> directory_;
   std::unique_ptr<storage::ledger_store> ledger_store_;
+  std::unique_ptr<storage::factor_store> factors_;
+  std::shared_ptr<const storage::keyring> keys_;
   std::shared_ptr<switch_context> context_;
   std::vector<caf::actor> sessions_;
   std::uint64_t next_connection_ = 0;

@@ -1,0 +1,94 @@
+#include "actors/auth_worker.hpp"
+
+#include <sodium.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <caf/all.hpp>
+#include <span>
+
+#include "biometrics/matcher.hpp"
+#include "storage/factor_store.hpp"
+#include "storage/secrets.hpp"
+
+namespace paysync::actors {
+namespace {
+
+std::optional<biometrics::modality> modality_of(storage::factor_kind k) {
+  switch (k) {
+    case storage::factor_kind::face:
+      return biometrics::modality::face;
+    case storage::factor_kind::iris:
+      return biometrics::modality::iris;
+    case storage::factor_kind::fingerprint:
+      return biometrics::modality::fingerprint;
+    case storage::factor_kind::voice:
+      return biometrics::modality::voice;
+    default:
+      return std::nullopt;
+  }
+}
+
+void wipe(std::string& s) {
+  if (!s.empty()) sodium_memzero(s.data(), s.size());
+  s.clear();
+}
+
+auth_verdict check_knowledge(const storage::keyring& keys, auth_job& job) {
+  auth_verdict v;
+  if (job.secrets.empty()) return v;
+  const auto kind = static_cast<storage::factor_kind>(job.kind);
+  std::string answer =
+      kind == storage::factor_kind::question ? storage::normalise_answer(job.answer) : job.answer;
+  v.matched = storage::verify_secret(keys, job.secrets.front(), answer);
+  wipe(answer);
+  return v;
+}
+
+auth_verdict check_biometric(const storage::keyring& keys, auth_job& job, biometrics::modality m) {
+  auth_verdict v;
+  const auto matcher = biometrics::make_matcher(m);
+  const auto* bytes = reinterpret_cast<const std::uint8_t*>(job.answer.data());
+  auto probe = matcher->extract(std::span<const std::uint8_t>(bytes, job.answer.size()));
+  if (!probe) {
+    v.refusal = std::string(biometrics::to_string(probe.error()));
+    return v;
+  }
+  for (const auto& sealed : job.secrets) {
+    auto enrolled = storage::open_template(keys, job.user_id, job.factor_id, sealed);
+    if (!enrolled) continue;  // tampered or swapped: it cannot match anyone
+    const auto* t = reinterpret_cast<const std::uint8_t*>(enrolled->data());
+    auto score = matcher->compare(*probe, std::span<const std::uint8_t>(t, enrolled->size()));
+    wipe(*enrolled);
+    if (score && *score > v.score) v.score = *score;
+  }
+  sodium_memzero(probe->data(), probe->size());
+  v.matched = v.score >= matcher->default_threshold();
+  return v;
+}
+
+}  // namespace
+
+auth_pool_actor::behavior_type auth_worker(
+    auth_pool_actor::stateful_pointer<auth_worker_state> self,
+    std::shared_ptr<const storage::keyring> keys, int nice) {
+  self->state.keys = std::move(keys);
+  return {
+      [=](verify_atom, auth_job& job) {
+        if (nice > 0 && !self->state.lowered_priority) {
+          // Runs on this detached actor's own thread: lowers only that thread.
+          ::setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), nice);
+          self->state.lowered_priority = true;
+        }
+        const auto kind = static_cast<storage::factor_kind>(job.kind);
+        auto verdict = storage::is_biometric(kind)
+                           ? check_biometric(*self->state.keys, job, *modality_of(kind))
+                           : check_knowledge(*self->state.keys, job);
+        wipe(job.answer);
+        return verdict;
+      },
+  };
+}
+
+}  // namespace paysync::actors
