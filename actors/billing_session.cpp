@@ -269,6 +269,23 @@ void on_hello(self_ptr self, const request_meta& req, const protocols::hello_msg
     return io(self).error(req, wire_error::merchant_inactive,
                           "merchant \"" + merchant->id + "\" is not active");
   }
+  auto verdict = check_hello(*terminal, m.nonce, m.signature, st.challenge,
+                             st.ctx->time->now_unix_ms(), st.ctx->limits.require_terminal_keys);
+  if (verdict.what == hello_verdict::kind::challenge) {
+    return io(self).reply(
+        req, protocols::encode_challenge(req.ref, "terminal", m.terminal, verdict.nonce,
+                                         hello_challenge_ttl_ms / 1000));
+  }
+  if (verdict.what == hello_verdict::kind::refuse) {
+    io(self).error(req, verdict.error, verdict.message);
+    if (verdict.error == wire_error::bad_signature &&
+        ++st.bad_signatures >= st.ctx->limits.max_bad_signatures) {
+      spdlog::warn("billing: connection {} closed after {} bad signatures for {}",
+                   io(self).connection_id(), st.bad_signatures, m.terminal);
+      io(self).close();
+    }
+    return;
+  }
   st.identified = true;
   st.terminal_id = m.terminal;
   st.merchant = std::move(*merchant);

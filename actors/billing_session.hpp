@@ -10,6 +10,7 @@
 #include "actors/interfaces.hpp"
 #include "actors/session_io.hpp"
 #include "actors/switch_context.hpp"
+#include "actors/terminal_check.hpp"
 #include "storage/directory_store.hpp"
 
 namespace paysync::actors {
@@ -50,6 +51,8 @@ struct billing_session_state {
   std::shared_ptr<const switch_context> ctx;
   std::unique_ptr<session_io> io;
   bool identified = false;
+  std::optional<pending_challenge> challenge;
+  std::uint32_t bad_signatures = 0;
   std::string terminal_id;
   storage::merchant_record merchant;
   merchant_card card;

@@ -42,6 +42,7 @@ void print_usage(std::ostream& out) {
       << "  paysync demo [options]      one demo payment against a running switch\n"
       << "  paysync audit [options]     check the ledger's balances against its journal\n"
       << "  paysync enrol [options]     add, list and revoke a user's authentication factors\n"
+      << "  paysync terminal-key ...    the Ed25519 keys of billing terminals and order centres\n"
       << "  paysync version\n";
 }
 
@@ -97,6 +98,7 @@ int serve(int argc, char** argv) {
     demo.billing_port = n.billing_port();
     demo.paying_port = n.paying_port();
     demo.msisdn_header = config.msisdn_header;
+    demo.key_file = config.data_dir + "/terminal-keys/" + demo.terminal + ".key";
     const std::string payer = "user:u-1001", merchant = "merchant:m-kahawa";
     std::cout << "\nDemo: Amina (254700000001) pays Kahawa Coffee House 150.00 KES\n"
               << "  before  " << balance_line(n.ledger(), payer) << "; "
@@ -130,6 +132,8 @@ int demo(int argc, char** argv) {
       "billing-port", po::value(&o.billing_port)->default_value(o.billing_port), "billing port")(
       "paying-port", po::value(&o.paying_port)->default_value(o.paying_port), "paying port")(
       "terminal", po::value(&o.terminal)->default_value(o.terminal), "billing terminal id")(
+      "key-file", po::value(&o.key_file)->default_value(o.key_file),
+      "the terminal's secret key (signs its hello)")(
       "msisdn", po::value(&o.msisdn)->default_value(o.msisdn), "payer's number")(
       "amount", po::value(&o.amount_minor)->default_value(o.amount_minor), "minor units")(
       "currency", po::value(&o.currency)->default_value(o.currency), "ISO 4217 code")(
@@ -224,6 +228,7 @@ int main(int argc, char** argv) {
   if (command == "demo") return demo(sub_argc, sub_argv);
   if (command == "audit") return audit(sub_argc, sub_argv);
   if (command == "enrol") return actors::run_enrol_cli(sub_argc, sub_argv);
+  if (command == "terminal-key") return actors::run_terminal_key_cli(sub_argc, sub_argv);
   if (command == "version" || command == "--version") {
     std::cout << "paysync " << version << "\n";
     return 0;

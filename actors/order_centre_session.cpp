@@ -29,6 +29,20 @@ void on_hello(self_ptr self, const request_meta& req, const protocols::centre_he
     return st.io->error(req, wire_error::terminal_blocked,
                         "order centre \"" + m.centre + "\" is suspended or revoked");
   }
+  auto verdict = check_hello(*centre, m.nonce, m.signature, st.challenge,
+                             st.ctx->time->now_unix_ms(), st.ctx->limits.require_terminal_keys);
+  if (verdict.what == hello_verdict::kind::challenge) {
+    return st.io->reply(req, protocols::encode_challenge(req.ref, "centre", m.centre, verdict.nonce,
+                                                         hello_challenge_ttl_ms / 1000));
+  }
+  if (verdict.what == hello_verdict::kind::refuse) {
+    st.io->error(req, verdict.error, verdict.message);
+    if (verdict.error == wire_error::bad_signature &&
+        ++st.bad_signatures >= st.ctx->limits.max_bad_signatures) {
+      st.io->close();
+    }
+    return;
+  }
   st.identified = true;
   st.centre_id = centre->id;
   st.centre_name = centre->name;

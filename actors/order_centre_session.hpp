@@ -6,6 +6,7 @@
 #include "actors/interfaces.hpp"
 #include "actors/session_io.hpp"
 #include "actors/switch_context.hpp"
+#include "actors/terminal_check.hpp"
 
 namespace paysync::actors {
 
@@ -13,6 +14,8 @@ struct order_centre_session_state {
   std::shared_ptr<const switch_context> ctx;
   std::unique_ptr<session_io> io;
   bool identified = false;
+  std::optional<pending_challenge> challenge;
+  std::uint32_t bad_signatures = 0;
   std::string centre_id, centre_name;
   static inline const char* name = "order_centre_session";
 };

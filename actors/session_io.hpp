@@ -39,6 +39,10 @@ class session_io {
              std::string_view txn = {});
   void event(std::string frame);
 
+  // Closes the connection after the frames already queued.
+  void close() {
+    if (!closed_) connection_->close();
+  }
   void mark_closed() noexcept { closed_ = true; }
   bool closed() const noexcept { return closed_; }
   std::uint64_t connection_id() const noexcept { return connection_->id(); }

@@ -124,6 +124,10 @@ boost::system::result<parse_outcome, std::string> parse_switch_config(int argc,
        "most settlements in one durable ledger commit")
       ("map-size-mb", po::value(&c.map_size_mb)->default_value(c.map_size_mb),
        "LMDB map size (address space; the file grows as needed)")
+      ("require-terminal-keys",
+       po::value(&c.require_terminal_keys)->default_value(c.require_terminal_keys),
+       "refuse billing terminals and order centres that have no registered Ed25519 key "
+       "(true/false); a terminal with a key must always sign its hello")
       ("seed-demo", po::value(&c.seed_demo)->default_value(c.seed_demo),
        "seed the demo merchants and users into an empty directory (true/false)")
       ("seed-load-merchants",

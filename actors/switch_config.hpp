@@ -53,7 +53,8 @@ struct switch_config {
   std::size_t biometric_queue = 16;
   std::size_t max_sample_bytes = 512 * 1024;
   std::size_t map_size_mb = 4096;
-  bool seed_demo = true;  // seed the demo merchants and users into an empty directory
+  bool require_terminal_keys = true;  // refuse billing terminals and centres without a key
+  bool seed_demo = true;              // seed the demo merchants and users into an empty directory
   // Synthetic merchants m-load-<n> (terminal t-load-<n>, till 6<n>) and users
   // u-load-<n> (msisdn 2547100<n>) for load tests; idempotent.
   std::size_t seed_load_merchants = 0;

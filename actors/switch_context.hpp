@@ -47,6 +47,8 @@ struct session_limits {
   std::int64_t request_timeout_ms = 10'000;  // session -> registry/billing requests
   std::size_t max_frame_bytes = 64 * 1024;   // as configured on the listeners (for messages)
   std::size_t max_idempotency_keys = 1'024;  // remembered per connection
+  bool require_terminal_keys = true;         // refuse terminals without a registered key
+  std::uint32_t max_bad_signatures = 3;      // per connection, then it is closed
   payer_limits payer;
 };
 

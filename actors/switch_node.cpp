@@ -100,6 +100,11 @@ boost::system::result<void, std::string> switch_node::impl::open_storage() {
     auto added = seed_demo_factors(*factors, *directory, *keys, time->now_unix_ms());
     if (!added) return "seeding the demo factors failed: " + added.error();
     if (*added > 0) spdlog::info("seeded {} demo authentication factors", *added);
+    auto keyed = seed_demo_terminal_keys(*directory, config.data_dir + "/terminal-keys");
+    if (!keyed) return "seeding the demo terminal keys failed: " + keyed.error();
+    if (*keyed > 0) {
+      spdlog::info("made {} demo terminal key pairs in {}/terminal-keys", *keyed, config.data_dir);
+    }
   }
   if (config.seed_load_merchants > 0 || config.seed_load_users > 0) {
     auto seeded = storage::seed_load_data(*directory, *ledger_store, config.seed_load_merchants,
@@ -136,6 +141,7 @@ void switch_node::impl::spawn_actors() {
   ctx->limits.max_failed_joins = config.max_failed_joins;
   ctx->limits.join_lockout_ms = config.join_lockout_s * 1000;
   ctx->limits.max_frame_bytes = config.max_frame_bytes;
+  ctx->limits.require_terminal_keys = config.require_terminal_keys;
   ctx->limits.payer.window_ms = config.velocity_window_s * 1000;
   ctx->limits.payer.max_count = config.velocity_max_count;
   ctx->limits.payer.max_sum_minor = config.velocity_max_minor;

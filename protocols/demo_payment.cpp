@@ -2,6 +2,7 @@
 
 #include <boost/json.hpp>
 
+#include "protocols/identify.hpp"
 #include "protocols/terminal_client.hpp"
 
 namespace paysync::protocols {
@@ -48,11 +49,12 @@ outcome run_demo_payment(const demo_options& o, std::ostream& out) {
     return fail("billing terminal cannot connect: " + std::string(to_string(billing.error())));
   billing->set_observer(observe("billing"));
 
+  auto keys = read_terminal_key_file(o.key_file);
+  if (!keys) return fail(keys.error());
   step(
-      "The billing terminal identifies itself; the switch checks its registration (claims 10, "
-      "20).");
-  auto welcome =
-      expect(billing->request({{"type", "hello"}, {"terminal", o.terminal}}, o.timeout), "welcome");
+      "The billing terminal identifies itself with a signature over the switch's challenge; "
+      "the switch checks its key and registration (claims 10, 20).");
+  auto welcome = expect(identify(*billing, "terminal", o.terminal, &*keys, o.timeout), "welcome");
   if (!welcome) return fail(welcome.error());
 
   step("It opens a transaction; the switch sets the id, a short code and a link (claims 1, 3, 6).");

@@ -13,6 +13,7 @@ struct demo_options {
   std::uint16_t billing_port = 7700;
   std::uint16_t paying_port = 7800;
   std::string terminal = "t-kahawa-01";
+  std::string key_file = "paysync-data/terminal-keys/t-kahawa-01.key";  // signs the hello
   std::string msisdn = "254700000001";  // sent as X-MSISDN, as a trusted gateway would
   std::string msisdn_header = "X-MSISDN";
   std::int64_t amount_minor = 15000;

@@ -28,6 +28,10 @@ std::string_view to_code(wire_error e) noexcept {
       return "already_identified";
     case wire_error::unknown_terminal:
       return "unknown_terminal";
+    case wire_error::terminal_key_required:
+      return "terminal_key_required";
+    case wire_error::bad_signature:
+      return "bad_signature";
     case wire_error::terminal_blocked:
       return "terminal_blocked";
     case wire_error::merchant_inactive:
@@ -345,7 +349,11 @@ billing_parse parse_billing(const std::string& type, const fields& f) {
   if (type == "hello") {
     auto terminal = f.string("terminal", max_id_bytes);
     if (!terminal) return terminal.error();
-    return hello_msg{std::move(*terminal)};
+    auto nonce = f.optional_string("nonce", 64);
+    if (!nonce) return nonce.error();
+    auto signature = f.optional_string("signature", 128);
+    if (!signature) return signature.error();
+    return hello_msg{std::move(*terminal), std::move(*nonce), std::move(*signature)};
   }
   if (type == "open") {
     open_msg m;
@@ -553,7 +561,11 @@ centre_parse parse_centre(const std::string& type, const fields& f) {
   if (type == "hello") {
     auto centre = f.string("centre", max_id_bytes);
     if (!centre) return centre.error();
-    return centre_hello_msg{std::move(*centre)};
+    auto nonce = f.optional_string("nonce", 64);
+    if (!nonce) return nonce.error();
+    auto signature = f.optional_string("signature", 128);
+    if (!signature) return signature.error();
+    return centre_hello_msg{std::move(*centre), std::move(*nonce), std::move(*signature)};
   }
   if (type == "forward_order") {
     forward_order_msg m;

@@ -58,6 +58,9 @@ enum class qr_format : std::uint8_t { none, png, svg };
 // --- billing terminal -> switch ---------------------------------------------
 struct hello_msg {
   std::string terminal;
+  // The answer to the switch's challenge: its nonce, and the Ed25519
+  // signature of "paysync/hello/v1|<terminal>|<nonce>" (base64url).
+  std::string nonce, signature;
 };
 struct open_msg {
   std::optional<money_field> amount;  // known up front (flow A with a fixed price)
@@ -131,6 +134,7 @@ using paying_body =
 // --- order-receiving centre -> switch (flow C) ----------------------------------
 struct centre_hello_msg {
   std::string centre;
+  std::string nonce, signature;  // as in hello_msg
 };
 struct forward_order_msg {
   std::string till;    // the merchant
@@ -187,6 +191,10 @@ std::string format_timestamp(std::int64_t unix_ms);
 std::string encode_error(const boost::json::value& ref, wire_error code, std::string_view message,
                          std::string_view txn = {});
 std::string encode_pong(const boost::json::value& ref, std::int64_t now_unix_ms);
+// The switch's answer to an unsigned hello: sign this nonce (docs/protocol.md).
+std::string encode_challenge(const boost::json::value& ref, std::string_view id_field,
+                             std::string_view id, std::string_view nonce,
+                             std::int64_t expires_in_s);
 std::string encode_welcome(const boost::json::value& ref, std::string_view terminal,
                            const merchant_view& merchant, std::int64_t now_unix_ms);
 

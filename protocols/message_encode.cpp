@@ -75,6 +75,17 @@ std::string encode_pong(const json::value& ref, std::int64_t now_unix_ms) {
   return finish(o);
 }
 
+std::string encode_challenge(const json::value& ref, std::string_view id_field, std::string_view id,
+                             std::string_view nonce, std::int64_t expires_in_s) {
+  json::object o{{"type", "challenge"}};
+  put_ref(o, ref);
+  o[id_field] = id;
+  o["nonce"] = nonce;
+  o["sign"] = "paysync/hello/v1|" + std::string(id) + "|" + std::string(nonce);
+  o["expires_in_s"] = expires_in_s;
+  return finish(o);
+}
+
 std::string encode_welcome(const json::value& ref, std::string_view terminal,
                            const merchant_view& merchant, std::int64_t now_unix_ms) {
   json::object o{{"type", "welcome"}};

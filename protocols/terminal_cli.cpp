@@ -15,6 +15,7 @@
 #include <variant>
 #include <vector>
 
+#include "protocols/terminal_auth.hpp"
 #include "protocols/terminal_client.hpp"
 
 namespace paysync::protocols {
@@ -30,6 +31,7 @@ constexpr auto stdin_poll_ms = 20;  // how often frames are printed while waitin
 struct cli_options {
   client_options client;
   std::chrono::milliseconds linger{1000};
+  std::optional<terminal_keypair> keys;  // answers the switch's hello challenge
 };
 
 // Puts spdlog on stderr for the command's lifetime: stdout carries frames only.
@@ -69,14 +71,36 @@ step report(client_error e) {
   return step::failed;
 }
 
+// With a key, a `challenge` is answered at once with the signed hello.
+step answer_challenge(terminal_session& session, const boost::json::object& challenge,
+                      const terminal_keypair& keys) {
+  for (const char* field : {"terminal", "centre"}) {
+    const auto* id = challenge.if_contains(field);
+    const auto* nonce = challenge.if_contains("nonce");
+    if (!id || !id->is_string() || !nonce || !nonce->is_string()) continue;
+    boost::json::object hello{{"type", "hello"}, {field, *id}, {"nonce", *nonce}};
+    hello["signature"] = sign_hello(keys, id->get_string(), nonce->get_string());
+    auto sent = session.send(std::move(hello));
+    return sent ? step::go_on : report(sent.error());
+  }
+  return step::go_on;
+}
+
 // Prints (through the observer) every frame that arrives within `timeout`;
 // a zero timeout prints what is already there.
-step drain(terminal_session& session, std::chrono::milliseconds timeout) {
+step drain(terminal_session& session, std::chrono::milliseconds timeout,
+           const terminal_keypair* keys) {
   const auto deadline = clock_type::now() + timeout;
   for (;;) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         std::max(deadline - clock_type::now(), clock_type::duration::zero()));
     auto message = session.receive(left);
+    if (message && keys) {
+      const auto* type = message->if_contains("type");
+      if (type && *type == "challenge") {
+        if (auto s = answer_challenge(session, *message, *keys); s != step::go_on) return s;
+      }
+    }
     if (message || message.error() == client_error::bad_json) continue;  // printed already
     if (message.error() == client_error::timeout) return step::go_on;
     return report(message.error());
@@ -98,11 +122,11 @@ step send_line(terminal_session& session, std::string_view raw) {
 }
 
 // Sends stdin line by line while printing what arrives; returns at end of input.
-step pump_stdin(terminal_session& session) {
+step pump_stdin(terminal_session& session, const terminal_keypair* keys) {
   std::string pending;
   char chunk[4096];
   for (;;) {
-    if (auto s = drain(session, 0ms); s != step::go_on) return s;
+    if (auto s = drain(session, 0ms, keys); s != step::go_on) return s;
     pollfd in{STDIN_FILENO, POLLIN, 0};
     const int ready = ::poll(&in, 1, stdin_poll_ms);
     if (ready < 0 && errno != EINTR) break;
@@ -132,6 +156,7 @@ std::variant<cli_options, int> parse_options(int argc, char** argv) {
   std::vector<std::string> headers;
   unsigned timeout_ms = 0;
   unsigned linger_ms = 0;
+  std::string key_file;
   po::options_description described{
       "paysync terminal: send JSON messages (one per line on stdin) over a WebSocket\n"
       "and print every frame: \"> \" sent, \"< \" received.\n\nOptions"};
@@ -145,7 +170,10 @@ std::variant<cli_options, int> parse_options(int argc, char** argv) {
       ("timeout-ms", po::value(&timeout_ms)->default_value(5000),
        "connect and send timeout in milliseconds")  //
       ("linger-ms", po::value(&linger_ms)->default_value(1000),
-       "after input ends, wait this long for more frames");
+       "after input ends, wait this long for more frames")  //
+      ("key-file", po::value(&key_file),
+       "the terminal's secret key (paysync terminal-key new): a `challenge` is answered "
+       "with the signed hello at once");
   po::variables_map vm;
   try {
     po::store(po::parse_command_line(argc, argv, described), vm);
@@ -177,6 +205,14 @@ std::variant<cli_options, int> parse_options(int argc, char** argv) {
     }
     out.client.headers.emplace_back(trim(h.substr(0, colon)), trim(h.substr(colon + 1)));
   }
+  if (!key_file.empty()) {
+    auto keys = read_terminal_key_file(key_file);
+    if (!keys) {
+      std::cerr << "paysync terminal: " << keys.error() << '\n';
+      return 2;
+    }
+    out.keys.emplace(std::move(*keys));
+  }
   return out;
 }
 
@@ -199,8 +235,9 @@ int run_terminal_cli(int argc, char** argv) {
     std::cout << (outbound ? "> " : "< ") << frame << '\n' << std::flush;
   });
 
-  auto result = pump_stdin(*session);
-  if (result == step::go_on) result = drain(*session, options.linger);
+  const terminal_keypair* keys = options.keys ? &*options.keys : nullptr;
+  auto result = pump_stdin(*session, keys);
+  if (result == step::go_on) result = drain(*session, options.linger, keys);
   session->close();
   return result == step::failed ? 1 : 0;
 }

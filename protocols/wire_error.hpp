@@ -19,11 +19,13 @@ enum class wire_error : std::uint8_t {
   not_identified,      // billing: "hello" must come first
   already_identified,  // billing: a second "hello"
   unknown_terminal,
-  terminal_blocked,    // the terminal is suspended or revoked
-  merchant_inactive,   // the terminal's merchant is suspended or blocked
-  payer_unidentified,  // handset: no calling number from a trusted gateway
-  payer_unregistered,  // handset: the calling number belongs to no user
-  payer_blocked,       // handset: the user is blocked or suspended
+  terminal_key_required,  // the terminal has no key registered, and the switch requires one
+  bad_signature,          // the signed hello did not verify (wrong key, nonce or terminal)
+  terminal_blocked,       // the terminal is suspended or revoked
+  merchant_inactive,      // the terminal's merchant is suspended or blocked
+  payer_unidentified,     // handset: no calling number from a trusted gateway
+  payer_unregistered,     // handset: the calling number belongs to no user
+  payer_blocked,          // handset: the user is blocked or suspended
   // the transaction
   unknown_txn,  // no such transaction, code or link token (or not yours)
   txn_taken,    // another handset has joined it

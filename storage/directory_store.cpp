@@ -71,7 +71,7 @@ bool valid(const terminal_record& t) noexcept {
                            : t.role == terminal_role::billing    ? merchant_id_ok(t.merchant_id)
                                                                  : false;
   return bounded_id(t.id, max_id_bytes) && merchant_ok && status_ok(t.status) &&
-         t.name.size() <= max_text_bytes;
+         t.name.size() <= max_text_bytes && (t.public_key.empty() || t.public_key.size() == 32);
 }
 bool valid(const user_record& u) noexcept {
   if (!bounded_id(u.id, max_id_bytes) || !digits_ok(u.msisdn, max_msisdn_digits) ||

@@ -43,6 +43,9 @@ struct terminal_record {
   party_status status = party_status::active;
   terminal_role role = terminal_role::billing;
   std::string name{};  // shown to merchants for order centres; optional for billing terminals
+  // The terminal's Ed25519 public key (32 raw bytes): `hello` must be signed
+  // with its secret key (docs/protocol.md). Empty: no key registered.
+  std::string public_key{};
   friend bool operator==(const terminal_record&, const terminal_record&) = default;
 };
 

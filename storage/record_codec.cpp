@@ -210,9 +210,9 @@ result<merchant_record> decode_merchant(std::string_view id, std::string_view by
   return m;
 }
 
-// Terminals are at version 2 (role and name added); version 1 records are
-// billing terminals without a name.
-constexpr std::uint8_t terminal_version = 2;
+// Terminals are at version 3 (2 added role and name, 3 the public key);
+// version 1 records are billing terminals without a name or key.
+constexpr std::uint8_t terminal_version = 3;
 
 void encode_terminal(const terminal_record& t, std::string& out) {
   writer w(out);
@@ -221,19 +221,20 @@ void encode_terminal(const terminal_record& t, std::string& out) {
   w.str(t.merchant_id);
   w.u8(static_cast<std::uint8_t>(t.role));
   w.str(t.name);
+  w.str(t.public_key);
 }
 
 result<terminal_record> decode_terminal(std::string_view id, std::string_view bytes) {
   reader r(bytes);
   const std::uint8_t version = r.u8();
-  if (version != format_version && version != terminal_version) return store_error::corrupt;
+  if (version < format_version || version > terminal_version) return store_error::corrupt;
   std::uint8_t status = r.u8();
   if (!valid_status(status)) return store_error::corrupt;
   terminal_record t;
   t.id = id;
   t.status = static_cast<party_status>(status);
   t.merchant_id = r.str();
-  if (version == terminal_version) {
+  if (version >= 2) {
     const std::uint8_t role = r.u8();
     if (role != static_cast<std::uint8_t>(terminal_role::billing) &&
         role != static_cast<std::uint8_t>(terminal_role::order_centre)) {
@@ -242,6 +243,7 @@ result<terminal_record> decode_terminal(std::string_view id, std::string_view by
     t.role = static_cast<terminal_role>(role);
     t.name = r.str();
   }
+  if (version >= 3) t.public_key = r.str();
   if (!r.done()) return store_error::corrupt;
   return t;
 }

@@ -115,6 +115,9 @@ class actor_test : public ::testing::Test {
     ctx->ledger_reads = ledger_store_.get();
     ctx->limits.txn_ttl_ms = ttl_ms;
     ctx->public_base_url = "http://pay.test";
+    // The demo directory here has no terminal keys; terminal_check_test
+    // covers the signed hello.
+    ctx->limits.require_terminal_keys = false;
     ctx->ledger =
         system_->spawn(ledger, ledger_config{ledger_store_.get(), 1024, clock_, &metrics_});
     for (std::uint16_t i = 0; i < shards; ++i) {

@@ -11,6 +11,7 @@
 // Run: node link_page.test.mjs   (ctest: BrowserLinkPage.PaysFromThePhoneBrowser)
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -116,6 +117,11 @@ class Switch {
     }
   }
 
+  // The secret key the switch wrote for a demo terminal on its first start.
+  keyFile(terminal) {
+    return path.join(this.dataDir, 'terminal-keys', `${terminal}.key`);
+  }
+
   tail(lines = 30) {
     return this.log.filter(Boolean).slice(-lines).join('\n');
   }
@@ -190,6 +196,25 @@ class BillingTerminal {
       throw new Error(`"${msg.type}" refused: ${reply.code}: ${reply.message}`);
     }
     return reply;
+  }
+
+  // hello, then the signed hello that answers the switch's challenge
+  // (docs/protocol.md, section 3): Ed25519 over "paysync/hello/v1|<id>|<nonce>".
+  async identify(id, keyFile) {
+    const challenge = await this.request({ type: 'hello', terminal: id });
+    assert.equal(challenge.type, 'challenge');
+    const [tag, secret] = fs.readFileSync(keyFile, 'utf8').trim().split(' ');
+    assert.equal(tag, 'paysync-terminal-key-v1');
+    // libsodium's secret key is seed || public key; Node takes the seed as PKCS#8.
+    const seed = Buffer.from(secret, 'base64url').subarray(0, 32);
+    const key = crypto.createPrivateKey({
+      key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), seed]),
+      format: 'der',
+      type: 'pkcs8',
+    });
+    const signed = `paysync/hello/v1|${id}|${challenge.nonce}`;
+    const signature = crypto.sign(null, Buffer.from(signed), key).toString('base64url');
+    return this.request({ type: 'hello', terminal: id, nonce: challenge.nonce, signature });
   }
 
   close() {
@@ -283,7 +308,7 @@ before(async () => {
   await paysync.start();
   terminal = new BillingTerminal(paysync.billingPort);
   await terminal.connect();
-  const welcome = await terminal.request({ type: 'hello', terminal: TERMINAL });
+  const welcome = await terminal.identify(TERMINAL, paysync.keyFile(TERMINAL));
   merchant = welcome.merchant;
   assert.equal(merchant.id, 'm-kahawa');
   browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });

@@ -7,6 +7,8 @@
 #include <set>
 #include <string>
 
+#include "protocols/identify.hpp"
+#include "protocols/terminal_auth.hpp"
 #include "protocols/terminal_client.hpp"
 #include "support/temp_directory.hpp"
 #include "switch_process.hpp"
@@ -32,6 +34,14 @@ run_result run(const std::string& args, const std::string& input = "") {
   int status = ::pclose(pipe);
   r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return r;
+}
+
+// Identifies as the demo terminal with the key the switch wrote for it.
+bool say_hello(protocols::terminal_session& s, const std::string& data_dir) {
+  auto keys = protocols::read_terminal_key_file(data_dir + "/terminal-keys/t-kahawa-01.key");
+  if (!keys) return false;
+  auto welcome = protocols::identify(s, "terminal", "t-kahawa-01", &*keys, 5s);
+  return welcome && welcome->at("type") == "welcome";
 }
 
 TEST(Cli, HelpNamesEveryCommandAndOption) {
@@ -72,7 +82,7 @@ TEST(Cli, ReadsAConfigFileAndTheCommandLineWins) {
   o.port = sw.billing_port();
   auto b = protocols::terminal_session::connect(o);
   ASSERT_TRUE(b);
-  ASSERT_TRUE(b->request({{"type", "hello"}, {"terminal", "t-kahawa-01"}}, 5s));
+  ASSERT_TRUE(say_hello(*b, dir.sub("data")));
   std::set<std::string> shards;
   for (int i = 0; i < 40; ++i) {
     auto opened = b->request({{"type", "open"}}, 5s);
@@ -95,7 +105,7 @@ TEST(Cli, ReadsSettingsFromAConfigFile) {
   o.port = sw.billing_port();
   auto b = protocols::terminal_session::connect(o);
   ASSERT_TRUE(b);
-  ASSERT_TRUE(b->request({{"type", "hello"}, {"terminal", "t-kahawa-01"}}, 5s));
+  ASSERT_TRUE(say_hello(*b, dir.sub("data")));
   auto opened = b->request({{"type", "open"}}, 5s);
   ASSERT_TRUE(opened);
   EXPECT_EQ(opened->at("ttl_s"), 42);
@@ -113,17 +123,28 @@ TEST(Cli, AuditReportsAConsistentSeededLedger) {
 TEST(Cli, TheTerminalCommandSpeaksTheProtocol) {
   scratch_directory dir;
   switch_process sw(dir.sub("data"));
-  auto r = run("terminal --port " + std::to_string(sw.billing_port()) + " --linger-ms 500",
-               R"({"type":"hello","terminal":"t-kahawa-01"})");
+  const auto key = dir.sub("data") + "/terminal-keys/t-kahawa-01.key";
+  auto r = run(
+      "terminal --port " + std::to_string(sw.billing_port()) + " --linger-ms 500 --key-file " + key,
+      R"({"type":"hello","terminal":"t-kahawa-01"})");
   EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find(R"(< {"type":"challenge")"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find(R"(< {"type":"welcome")"), std::string::npos) << r.output;
+  // Without the key the challenge goes unanswered and no welcome comes.
+  auto unsigned_hello =
+      run("terminal --port " + std::to_string(sw.billing_port()) + " --linger-ms 300",
+          R"({"type":"hello","terminal":"t-kahawa-01"})");
+  EXPECT_NE(unsigned_hello.output.find(R"("type":"challenge")"), std::string::npos);
+  EXPECT_EQ(unsigned_hello.output.find(R"("type":"welcome")"), std::string::npos)
+      << unsigned_hello.output;
 }
 
 TEST(Cli, TheDemoSettlesAgainstARunningSwitch) {
   scratch_directory dir;
   switch_process sw(dir.sub("data"));
   auto r = run("demo --billing-port " + std::to_string(sw.billing_port()) + " --paying-port " +
-               std::to_string(sw.paying_port()));
+               std::to_string(sw.paying_port()) + " --key-file " + dir.sub("data") +
+               "/terminal-keys/t-kahawa-01.key");
   EXPECT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find(R"("type":"receipt")"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("settled tx"), std::string::npos) << r.output;

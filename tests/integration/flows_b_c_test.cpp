@@ -13,13 +13,7 @@ class OtherFlows : public switch_test {
   void SetUp() override { start(); }
 
   protocols::terminal_session order_centre() {
-    protocols::client_options o;
-    o.port = process().billing_port();
-    o.target = "/centre";
-    auto s = protocols::terminal_session::connect(o);
-    if (!s) throw std::runtime_error("order centre cannot connect");
-    call(*s, {{"type", "hello"}, {"centre", "oc-nairobi"}}, "welcome");
-    return std::move(*s);
+    return identified(process().billing_port(), "centre", "oc-nairobi", "/centre");
   }
 
   std::vector<json::object> sms_outbox() {

@@ -17,7 +17,11 @@ TEST_F(Refusals, BillingTerminalsMustBeRegisteredAndActive) {
   refused(s, {{"type", "hello"}, {"terminal", "t-nobody"}}, "unknown_terminal");
   refused(s, {{"type", "hello"}, {"terminal", "t-kahawa-99"}}, "terminal_blocked");
   refused(s, {{"type", "hello"}, {"terminal", "t-closed-01"}}, "merchant_inactive");
-  call(s, {{"type", "hello"}, {"terminal", "t-kahawa-01"}}, "welcome");
+  auto keys = protocols::read_terminal_key_file(terminal_key_file("t-kahawa-01"));
+  ASSERT_TRUE(keys);
+  auto welcome = protocols::identify(s, "terminal", "t-kahawa-01", &*keys, wait);
+  ASSERT_TRUE(welcome);
+  EXPECT_EQ(str(*welcome, "type"), "welcome") << json::serialize(*welcome);
   refused(s, {{"type", "hello"}, {"terminal", "t-kahawa-02"}}, "already_identified");
   expect_alive(s);
 }

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "protocols/identify.hpp"
+#include "protocols/terminal_auth.hpp"
 #include "protocols/terminal_client.hpp"
 #include "storage/environment.hpp"
 #include "storage/ledger_store.hpp"
@@ -46,9 +48,11 @@ class switch_test : public ::testing::Test {
   }
 
   protocols::terminal_session connect(std::uint16_t port,
-                                      std::vector<std::pair<std::string, std::string>> headers) {
+                                      std::vector<std::pair<std::string, std::string>> headers,
+                                      std::string target = "/") {
     protocols::client_options o;
     o.port = port;
+    o.target = std::move(target);
     o.headers = std::move(headers);
     auto s = protocols::terminal_session::connect(o);
     if (!s) {
@@ -59,12 +63,26 @@ class switch_test : public ::testing::Test {
     return std::move(*s);
   }
 
-  protocols::terminal_session billing(const std::string& terminal = "t-kahawa-01") {
-    auto s = connect(process_->billing_port(), {});
-    auto welcome = s.request({{"type", "hello"}, {"terminal", terminal}}, wait);
+  // The secret key the switch wrote for a demo terminal or order centre on
+  // its first start (docs/demo-data.md).
+  std::string terminal_key_file(const std::string& id) const {
+    return data_dir() + "/terminal-keys/" + id + ".key";
+  }
+
+  // Says hello as `id` and answers the switch's challenge with its key.
+  protocols::terminal_session identified(std::uint16_t port, std::string_view id_field,
+                                         const std::string& id, std::string target = "/") {
+    auto s = connect(port, {}, std::move(target));
+    auto keys = protocols::read_terminal_key_file(terminal_key_file(id));
+    EXPECT_TRUE(keys) << (keys ? "" : keys.error());
+    auto welcome = protocols::identify(s, id_field, id, keys ? &*keys : nullptr, wait);
     EXPECT_TRUE(welcome && str(*welcome, "type") == "welcome")
         << (welcome ? json::serialize(*welcome) : "no reply");
     return s;
+  }
+
+  protocols::terminal_session billing(const std::string& terminal = "t-kahawa-01") {
+    return identified(process_->billing_port(), "terminal", terminal);
   }
 
   protocols::terminal_session handset(const std::string& msisdn = "254700000001") {

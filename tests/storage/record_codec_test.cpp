@@ -165,6 +165,21 @@ TEST(RecordCodec, OrderCentresRoundTripAndVersionOneTerminalsAreBilling) {
   ASSERT_TRUE(old.has_value());
   EXPECT_EQ(old->role, terminal_role::billing);
   EXPECT_EQ(old->merchant_id, "m");
+  // Version 2: role and name, no key yet.
+  const std::string v2{'\x02', '\x01', '\x00', '\x02', '\x01', 'C'};
+  auto centre_v2 = codec::decode_terminal("oc", v2);
+  ASSERT_TRUE(centre_v2.has_value());
+  EXPECT_EQ(centre_v2->role, terminal_role::order_centre);
+  EXPECT_EQ(centre_v2->name, "C");
+  EXPECT_TRUE(centre_v2->public_key.empty());
+}
+
+TEST(RecordCodec, TerminalKeysRoundTrip) {
+  terminal_record t{
+      "t-1", "m-1", party_status::active, terminal_role::billing, "", std::string(32, '\x7f')};
+  std::string bytes;
+  codec::encode_terminal(t, bytes);
+  EXPECT_EQ(*codec::decode_terminal("t-1", bytes), t);
 }
 
 TEST(RecordCodec, EveryTruncationOrExtensionIsCorrupt) {
