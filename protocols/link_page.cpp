@@ -9,7 +9,9 @@ namespace paysync::protocols {
 namespace {
 
 constexpr std::size_t max_segment_bytes = 64;
+constexpr std::size_t max_till_digits = 16;  // as the directory keeps tills
 constexpr std::string_view pay_prefix = "/pay/";
+constexpr std::string_view till_segment = "till";
 constexpr std::string_view assets_prefix = "/pay/assets/";
 
 template <std::size_t N>
@@ -67,7 +69,13 @@ std::optional<link_path> parse_link_path(std::string_view target) {
   const auto merchant = path.substr(0, slash);
   const auto token = path.substr(slash + 1);
   if (!segment_ok(merchant, false) || !segment_ok(token, true)) return std::nullopt;
-  return link_path{std::string(merchant), std::string(token)};
+  const bool digits_only =
+      std::all_of(token.begin(), token.end(), [](char c) { return c >= '0' && c <= '9'; });
+  if (merchant == till_segment && digits_only) {
+    if (token.size() > max_till_digits) return std::nullopt;
+    return link_path{{}, {}, std::string(token)};
+  }
+  return link_path{std::string(merchant), std::string(token), {}};
 }
 
 std::optional<http_response> serve_link_page(const peer_request& request) {

@@ -10,7 +10,8 @@ namespace paysync::protocols {
 
 // The payment-link page (claim 6), served from the paying port:
 //
-//   GET /pay/<merchant>/<token>       web/pay.html
+//   GET /pay/<merchant>/<token>       web/pay.html (flow A: the link in `opened`)
+//   GET /pay/till/<till>              web/pay.html (flow B: the sticker at the till)
 //   GET /pay/assets/<file>            pay.css, pay.js, icon.svg
 //
 // The page opens a WebSocket to the same host and port and pays the
@@ -19,9 +20,13 @@ namespace paysync::protocols {
 // read from disk at run time.
 
 // The two segments of a link path; query strings and fragments are ignored.
+// /pay/till/<till> with 1-16 digits is a till path: `till` is set and
+// `merchant` and `token` are empty. (No link token is all digits, so a
+// merchant whose id is "till" keeps its links.)
 struct link_path {
   std::string merchant;  // 1-64 of [A-Za-z0-9_-]
   std::string token;     // 1-64 of [0-9a-z]; the page itself checks the exact format
+  std::string till;      // 1-16 of [0-9]: the merchant's static code, flow B
 };
 std::optional<link_path> parse_link_path(std::string_view target);
 
