@@ -4,6 +4,7 @@
 #include <sodium.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 
@@ -39,6 +40,13 @@ std::string to_base64url(std::string_view bytes) {
 }
 
 std::optional<std::string> from_base64url(std::string_view text) {
+  // libsodium 1.0.18 decodes every byte from 0x80 up as '_' (found by
+  // tests/fuzz/fuzz_terminal_key): only the alphabet itself is base64url here.
+  const auto in_alphabet = [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_';
+  };
+  if (!std::all_of(text.begin(), text.end(), in_alphabet)) return std::nullopt;
   std::string out(text.size(), '\0');
   std::size_t n = 0;
   if (sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), text.data(),
