@@ -225,8 +225,11 @@ std::optional<image_format> sniff_format(std::span<const std::uint8_t> b) noexce
   if (b.size() >= 8 && std::equal(std::begin(png), std::end(png), b.begin())) {
     return image_format::png;
   }
+  // Whitespace after "P5", as OpenCV's own check: cv::imdecode hands bytes that
+  // none of its decoders claims ("P5#...") to GDAL (found by
+  // tests/fuzz/fuzz_image_decode).
   if (b.size() >= 3 && b[0] == 'P' && b[1] == '5' &&
-      (b[2] == ' ' || b[2] == '\t' || b[2] == '\n' || b[2] == '\r' || b[2] == '#')) {
+      (b[2] == ' ' || b[2] == '\t' || b[2] == '\n' || b[2] == '\r')) {
     return image_format::pgm;
   }
   if (b.size() >= 4 && ((b[0] == 'I' && b[1] == 'I' && b[2] == 42 && b[3] == 0) ||
