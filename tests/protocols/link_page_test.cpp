@@ -97,8 +97,9 @@ TEST(LinkPage, ThePageNeedsNothingTheContentSecurityPolicyForbids) {
   EXPECT_EQ(js.find("innerHTML"), std::string::npos);
   EXPECT_EQ(js.find("eval("), std::string::npos);
   // Each state the page can be in has its screen.
-  for (const char* state : {"connecting", "merchant", "waiting-amount", "amount", "paying",
-                            "receipt", "cancelled", "expired", "failed", "error", "disconnected"}) {
+  for (const char* state : {"connecting", "merchant", "waiting-amount", "catalogue", "amount",
+                            "paying", "auth", "receipt", "cancelled", "expired", "failed", "error",
+                            "disconnected"}) {
     EXPECT_NE(html.find(std::string("data-screen=\"") + state + "\""), std::string::npos) << state;
   }
 }
@@ -108,6 +109,71 @@ TEST(LinkPage, ParsesTheLinkPath) {
   ASSERT_TRUE(path);
   EXPECT_EQ(path->merchant, "m-kahawa");
   EXPECT_EQ(path->token, "lk000106qc08xfcmz2p3885jb4d3kt6x");
+}
+
+TEST(LinkPage, ParsesTillPaths) {
+  // Flow B: /pay/till/<till>, 1-16 digits, sets only the till.
+  for (const std::string till : {"5", "500100", "0000001", "1234567890123456"}) {
+    auto path = parse_link_path("/pay/till/" + till);
+    ASSERT_TRUE(path) << till;
+    EXPECT_EQ(path->till, till);
+    EXPECT_EQ(path->merchant, "");
+    EXPECT_EQ(path->token, "");
+  }
+  auto with_query = parse_link_path("/pay/till/500100?src=sticker#x");
+  ASSERT_TRUE(with_query);
+  EXPECT_EQ(with_query->till, "500100");
+  // A link path sets no till.
+  EXPECT_EQ(parse_link_path(link_target)->till, "");
+}
+
+TEST(LinkPage, ServesThePageForATill) {
+  auto page = serve_link_page(get("/pay/till/500100"));
+  ASSERT_TRUE(page);
+  EXPECT_EQ(page->status, 200u);
+  EXPECT_EQ(page->body, serve_link_page(get(link_target))->body);
+  expect_security_headers(*page);
+  auto head = serve_link_page(get("/pay/till/500100", "HEAD"));
+  ASSERT_TRUE(head);
+  EXPECT_EQ(head->status, 200u);
+  auto post = serve_link_page(get("/pay/till/500100", "POST"));
+  ASSERT_TRUE(post);
+  EXPECT_EQ(post->status, 405u);
+}
+
+TEST(LinkPage, ATillOfSeventeenDigitsOrMoreIsNotFound) {
+  for (const std::string till :
+       {std::string("12345678901234567"), std::string(64, '9'), std::string(65, '9')}) {
+    EXPECT_FALSE(parse_link_path("/pay/till/" + till)) << till;
+    EXPECT_FALSE(serve_link_page(get("/pay/till/" + till))) << till;
+  }
+  for (const std::string target : {"/pay/till", "/pay/till/", "/pay/till/500100/",
+                                    "/pay/till/500100/x", "/pay/till/+500100", "/pay/till/5001%30"}) {
+    EXPECT_FALSE(serve_link_page(get(target))) << target;
+  }
+}
+
+TEST(LinkPage, AMerchantNamedTillKeepsItsLinks) {
+  // No link token is all digits: a token with any other character is a link
+  // of the merchant whose id is "till", at any length a token may have.
+  for (const std::string token : {std::string("lk000106qc08xfcmz2p3885jb4d3kt6x"),
+                                  std::string("500100a"), std::string("a"),
+                                  "1234567890123456789" + std::string("z")}) {
+    auto path = parse_link_path("/pay/till/" + token);
+    ASSERT_TRUE(path) << token;
+    EXPECT_EQ(path->merchant, "till");
+    EXPECT_EQ(path->token, token);
+    EXPECT_EQ(path->till, "");
+    auto page = serve_link_page(get("/pay/till/" + token));
+    ASSERT_TRUE(page) << token;
+    EXPECT_EQ(page->status, 200u);
+  }
+  // "Till" in another case is just another merchant id, digits or not.
+  auto other = parse_link_path("/pay/Till/500100");
+  ASSERT_TRUE(other);
+  EXPECT_EQ(other->merchant, "Till");
+  EXPECT_EQ(other->token, "500100");
+  EXPECT_EQ(other->till, "");
 }
 
 TEST(LinkPage, AnswersNothingForOtherPaths) {
