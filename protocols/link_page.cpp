@@ -12,6 +12,7 @@ constexpr std::size_t max_segment_bytes = 64;
 constexpr std::size_t max_till_digits = 16;  // as the directory keeps tills
 constexpr std::string_view pay_prefix = "/pay/";
 constexpr std::string_view till_segment = "till";
+constexpr std::string_view assets_segment = "assets";
 constexpr std::string_view assets_prefix = "/pay/assets/";
 
 template <std::size_t N>
@@ -69,6 +70,8 @@ std::optional<link_path> parse_link_path(std::string_view target) {
   const auto merchant = path.substr(0, slash);
   const auto token = path.substr(slash + 1);
   if (!segment_ok(merchant, false) || !segment_ok(token, true)) return std::nullopt;
+  // /pay/assets/... names the page's files, never a link.
+  if (merchant == assets_segment) return std::nullopt;
   const bool digits_only =
       std::all_of(token.begin(), token.end(), [](char c) { return c >= '0' && c <= '9'; });
   if (merchant == till_segment && digits_only) {

@@ -22,7 +22,8 @@ namespace paysync::protocols {
 // The two segments of a link path; query strings and fragments are ignored.
 // /pay/till/<till> with 1-16 digits is a till path: `till` is set and
 // `merchant` and `token` are empty. (No link token is all digits, so a
-// merchant whose id is "till" keeps its links.)
+// merchant whose id is "till" keeps its links.) /pay/assets/... is never a
+// link: those are the page's files.
 struct link_path {
   std::string merchant;  // 1-64 of [A-Za-z0-9_-]
   std::string token;     // 1-64 of [0-9a-z]; the page itself checks the exact format

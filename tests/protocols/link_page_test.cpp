@@ -176,6 +176,17 @@ TEST(LinkPage, AMerchantNamedTillKeepsItsLinks) {
   EXPECT_EQ(other->till, "");
 }
 
+TEST(LinkPage, AssetPathsAreNeverLinks) {
+  // The page's files live under /pay/assets/, so no merchant id "assets" has
+  // links: an unknown file is a 404 and never a page that gets the cookie.
+  EXPECT_FALSE(parse_link_path("/pay/assets/lk000106qc08xfcmz2p3885jb4d3kt6x"));
+  EXPECT_FALSE(parse_link_path("/pay/assets/icon"));
+  EXPECT_FALSE(serve_link_page(get("/pay/assets/lk000106qc08xfcmz2p3885jb4d3kt6x")));
+  auto other = parse_link_path("/pay/assets-shop/lk0001");
+  ASSERT_TRUE(other);
+  EXPECT_EQ(other->merchant, "assets-shop");
+}
+
 TEST(LinkPage, AnswersNothingForOtherPaths) {
   for (const std::string& target : std::vector<std::string>{
            "/", "/healthz", "/ws", "/pay", "/pay/", "/pay/m-kahawa", "/pay/m-kahawa/",
