@@ -649,8 +649,9 @@ test('BrowserLinkPage.PaysFromThePhoneBrowser', async (t) => {
   });
 
   await t.test('an expired transaction shows its screen', async () => {
+    // Long enough for a loaded machine to show the merchant first.
     const opened = await terminal.request({ type: 'open', reference: 'browser-order-4',
-      ttl_s: 2 });
+      ttl_s: 6 });
     const phone = await newPhone(browser, { extraHTTPHeaders: { 'X-MSISDN': MSISDN } });
     try {
       await phone.page.goto(opened.link);
