@@ -124,14 +124,30 @@ std::map<std::string, std::string> disclosed(const storage::merchant_record& m,
   return out;
 }
 
+// Signs a settlement's facts (issue 7, signed receipts) once, here, for both
+// the `settled` event and the payer's `receipt`.
+void sign_settlement(const switch_context& ctx, protocols::settlement_view& v,
+                     std::string_view payer_account) {
+  if (!ctx.receipts) return;
+  v.payer_ref = ctx.receipts->payer_ref(payer_account);
+  v.key_id = ctx.receipts->key_id();
+  v.signature = ctx.receipts->sign({v.txn, v.merchant_id, v.payer_ref, v.amount.amount_minor,
+                                    v.amount.currency,
+                                    protocols::format_timestamp(v.settled_unix_ms), v.sequence});
+}
+
 protocols::settlement_view settlement_of(self_ptr self, const billing_txn& t) {
-  return {t.txn,
-          self->state.card.id,
-          self->state.card.name,
-          {t.amount_minor, t.currency},
-          t.outcome.sequence,
-          t.outcome.settled_unix_ms,
-          t.reference};
+  protocols::settlement_view v{t.txn,
+                               self->state.card.id,
+                               self->state.card.name,
+                               {t.amount_minor, t.currency},
+                               t.outcome.sequence,
+                               t.outcome.settled_unix_ms,
+                               t.reference};
+  v.payer_ref = t.outcome.payer_ref;
+  v.signature = t.outcome.signature;
+  if (self->state.ctx->receipts) v.key_id = self->state.ctx->receipts->key_id();
+  return v;
 }
 
 verdict check(self_ptr self, const billing_txn& t, std::int64_t amount_minor) {
@@ -528,6 +544,7 @@ void on_status(self_ptr self, const request_meta& req, const protocols::status_m
                                               entry->sequence,
                                               p.time_unix_ms,
                                               p.memo};
+    sign_settlement(*self->state.ctx, *v.settlement, p.debit_account);
     return io(self).reply(req, protocols::encode_status(req.ref, v));
   }
   io(self).error(req, wire_error::unknown_txn,
@@ -640,6 +657,14 @@ void settle(self_ptr self, billing_txn& t) {
     }
     auto* t = find_txn(self, txn);
     if (!t) return;
+    if (outcome.ok) {
+      protocols::settlement_view signed_view = settlement_of(self, *t);
+      signed_view.sequence = outcome.sequence;
+      signed_view.settled_unix_ms = outcome.settled_unix_ms;
+      sign_settlement(*self->state.ctx, signed_view, t->payer.account_id);
+      outcome.payer_ref = std::move(signed_view.payer_ref);
+      outcome.signature = std::move(signed_view.signature);
+    }
     t->outcome = outcome;
     for (auto& promise : t->confirmations) promise.deliver(outcome);
     t->confirmations.clear();

@@ -18,6 +18,7 @@
 
 #include "actors/clock.hpp"
 #include "actors/enrolment.hpp"
+#include "actors/receipt_cli.hpp"
 #include "actors/switch_config.hpp"
 #include "actors/switch_node.hpp"
 #include "protocols/demo_payment.hpp"
@@ -43,6 +44,8 @@ void print_usage(std::ostream& out) {
       << "  paysync audit [options]     check the ledger's balances against its journal\n"
       << "  paysync enrol [options]     add, list and revoke a user's authentication factors\n"
       << "  paysync terminal-key ...    the Ed25519 keys of billing terminals and order centres\n"
+      << "  paysync receipt-key         the public key that verifies this switch's receipts\n"
+      << "  paysync verify-receipt ...  check signed receipts offline\n"
       << "  paysync version\n";
 }
 
@@ -89,6 +92,7 @@ int serve(int argc, char** argv) {
             << "  operator (metrics, health)        http://" << n.operator_endpoint()
             << "/metrics\n"
             << "  ledger and directory (LMDB)       " << n.data_directory() << "\n"
+            << "  receipts signed with              " << n.receipt_key() << "\n"
             << "PAYSYNC_READY billing=" << n.billing_endpoint() << " paying=" << n.paying_endpoint()
             << " operator=" << n.operator_endpoint() << std::endl;
 
@@ -229,6 +233,8 @@ int main(int argc, char** argv) {
   if (command == "audit") return audit(sub_argc, sub_argv);
   if (command == "enrol") return actors::run_enrol_cli(sub_argc, sub_argv);
   if (command == "terminal-key") return actors::run_terminal_key_cli(sub_argc, sub_argv);
+  if (command == "receipt-key") return actors::run_receipt_key_cli(sub_argc, sub_argv);
+  if (command == "verify-receipt") return actors::run_verify_receipt_cli(sub_argc, sub_argv);
   if (command == "version" || command == "--version") {
     std::cout << "paysync " << version << "\n";
     return 0;

@@ -104,14 +104,16 @@ struct settlement_outcome {
   std::string message;                                            // when !ok
   std::uint64_t sequence = 0;
   std::int64_t settled_unix_ms = 0;
-  bool duplicate = false;  // the txn had settled before; this is that settlement
+  bool duplicate = false;   // the txn had settled before; this is that settlement
+  std::string payer_ref{};  // set by the billing session with the receipt's signature
+  std::string signature{};  // of the receipt's canonical text (protocols/receipt_signature.hpp)
   friend bool operator==(const settlement_outcome&, const settlement_outcome&) = default;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, settlement_outcome& x) {
   return f(caf::meta::type_name("settlement_outcome"), x.ok, x.error, x.message, x.sequence,
-           x.settled_unix_ms, x.duplicate);
+           x.settled_unix_ms, x.duplicate, x.payer_ref, x.signature);
 }
 
 // A yes/no answer between actors that carries the reason on "no".

@@ -90,6 +90,10 @@ std::string switch_metrics::render() const {
     line(out, "paysync_refusals_total", ("{reason=\"" + std::string(code) + "\"}").c_str(),
          static_cast<double>(n));
   }
+  header(out, "paysync_connections_refused_total", "counter",
+         "WebSocket upgrades refused with HTTP 503, by reason.");
+  line(out, "paysync_connections_refused_total", "{reason=\"per_address\"}",
+       static_cast<double>(connections_refused_per_address.load(std::memory_order_relaxed)));
   metric(out, "paysync_ledger_commits_total", "counter", "Durable ledger commits (fsync).",
          ledger_commits);
   metric(out, "paysync_ledger_postings_total", "counter", "Postings committed.", ledger_postings);

@@ -41,6 +41,8 @@ struct switch_metrics {
   histogram ledger_batch_size{10'000.0};
   histogram settle_seconds;  // confirm_amount received -> outcome known (ledger included)
   std::atomic<std::int64_t> biometric_queue_depth{0};
+  // Upgrades refused because the source address had too many connections open.
+  std::atomic<std::uint64_t> connections_refused_per_address{0};
 
   void refused(protocols::wire_error code) noexcept {
     refusals[static_cast<std::size_t>(code) % refusals.size()].fetch_add(1,

@@ -94,6 +94,29 @@ void send_merchant(self_ptr self, const request_meta& req, const handset_txn& t)
                           amount, t.expires_unix_ms));
 }
 
+// Joins are limited per number and per source address across connections, so
+// reconnecting does not buy more guesses: past the limit even a right code is
+// refused, and a guessed id never pairs.
+bool within_join_rate(self_ptr self, const request_meta& req, std::int64_t now) {
+  auto& st = self->state;
+  const auto& limits = st.ctx->join_limits;
+  std::int64_t wait_ms = 0;
+  std::string_view who;
+  if (limits.by_msisdn && !st.msisdn.empty()) {
+    wait_ms = limits.by_msisdn->take(st.msisdn, now);
+    who = "this number";
+  }
+  if (wait_ms == 0 && limits.by_address && !st.source_address.empty()) {
+    wait_ms = limits.by_address->take(st.source_address, now);
+    who = "this address";
+  }
+  if (wait_ms == 0) return true;
+  io(self).error(req, wire_error::too_many_attempts,
+                 "too many joins from " + std::string(who) + "; try again in " +
+                     std::to_string((wait_ms + 999) / 1000) + " s");
+  return false;
+}
+
 // Common to join and pay_merchant: a handset may be in one transaction at a
 // time, and must be an identified, active payer who is not locked out.
 std::optional<payer_card> may_start(self_ptr self, const request_meta& req) {
@@ -107,6 +130,7 @@ std::optional<payer_card> may_start(self_ptr self, const request_meta& req) {
     return std::nullopt;
   }
   const auto now = st.ctx->time->now_unix_ms();
+  if (!within_join_rate(self, req, now)) return std::nullopt;
   if (now < st.locked_until_unix_ms) {
     io(self).error(req, wire_error::too_many_attempts,
                    "too many failed joins; try again in " +
@@ -280,14 +304,20 @@ void on_order(self_ptr self, const request_meta& req, const protocols::order_msg
           });
 }
 
-protocols::settlement_view receipt_of(const handset_txn& t, const settlement_outcome& outcome) {
-  return {t.txn,
-          t.merchant.id,
-          t.merchant.name,
-          {t.offer.amount_minor, t.offer.currency},
-          outcome.sequence,
-          outcome.settled_unix_ms,
-          {}};
+protocols::settlement_view receipt_of(const switch_context& ctx, const handset_txn& t,
+                                      const settlement_outcome& outcome) {
+  protocols::settlement_view v{t.txn,
+                               t.merchant.id,
+                               t.merchant.name,
+                               {t.offer.amount_minor, t.offer.currency},
+                               outcome.sequence,
+                               outcome.settled_unix_ms,
+                               {}};
+  // Signed by the billing session (the same signature the merchant got).
+  v.payer_ref = outcome.payer_ref;
+  v.signature = outcome.signature;
+  if (ctx.receipts) v.key_id = ctx.receipts->key_id();
+  return v;
 }
 
 // Sends the final confirmation to the billing session (which settles) and
@@ -305,9 +335,9 @@ void confirm_with_billing(self_ptr self, const request_meta& req, const std::str
           [=](settlement_outcome& outcome) {
             auto& st = self->state;
             if (outcome.ok) {
-              io(self).reply(req,
-                             protocols::encode_receipt(req.ref, receipt_of(confirming, outcome),
-                                                       st.payer ? st.payer->display_name : ""));
+              io(self).reply(req, protocols::encode_receipt(
+                                      req.ref, receipt_of(*self->state.ctx, confirming, outcome),
+                                      st.payer ? st.payer->display_name : ""));
               st.last_settled_txn = txn;
               st.last_outcome = outcome;
               if (current_for(self, txn)) st.current.reset();
@@ -697,7 +727,8 @@ void on_closed(self_ptr self) {
 
 paying_session_actor::behavior_type paying_session(
     self_ptr self, std::shared_ptr<const switch_context> ctx,
-    std::shared_ptr<protocols::ws_connection> connection, std::string msisdn) {
+    std::shared_ptr<protocols::ws_connection> connection, std::string msisdn,
+    std::string source_address) {
   self->state.io = std::make_unique<session_io>(std::move(connection),
                                                 ctx->limits.max_idempotency_keys, ctx->metrics);
   self->state.ctx = std::move(ctx);
@@ -705,6 +736,7 @@ paying_session_actor::behavior_type paying_session(
   ++metrics->paying_connections;
   self->attach_functor([metrics] { --metrics->paying_connections; });
   self->state.msisdn = std::move(msisdn);
+  self->state.source_address = std::move(source_address);
   // Reachable for pushes (flow C) while connected.
   if (!self->state.msisdn.empty()) {
     self->send(self->state.ctx->presence_of(self->state.msisdn), attach_atom::value,

@@ -50,6 +50,7 @@ struct paying_session_state {
   // The calling number from a trusted gateway's header; empty when the
   // connection did not come through one (claim 12).
   std::string msisdn;
+  std::string source_address;       // empty behind a trusted gateway (no per-address limit)
   std::optional<payer_card> payer;  // looked up on the first join
   std::optional<handset_txn> current;
   // The last receipt, so a repeated confirm_amount gets it again.
@@ -63,6 +64,6 @@ struct paying_session_state {
 paying_session_actor::behavior_type paying_session(
     paying_session_actor::stateful_pointer<paying_session_state> self,
     std::shared_ptr<const switch_context> ctx, std::shared_ptr<protocols::ws_connection> connection,
-    std::string msisdn);
+    std::string msisdn, std::string source_address);
 
 }  // namespace paysync::actors

@@ -77,6 +77,24 @@ boost::system::result<parse_outcome, std::string> parse_switch_config(int argc,
        "larger frames close the connection (WebSocket status 1009)")
       ("max-connections", po::value(&c.max_connections)->default_value(c.max_connections),
        "per listener; further upgrades get HTTP 503")
+      ("max-connections-per-address",
+       po::value(&c.max_connections_per_address)->default_value(c.max_connections_per_address),
+       "open connections from one source address (trusted gateways exempt); further upgrades "
+       "get HTTP 503; 0 = no limit")
+      ("billing-message-rate",
+       po::value(&c.billing_message_rate)->default_value(c.billing_message_rate),
+       "messages a minute one billing connection may send (in bursts of as many); more get "
+       "rate_limited; 0 = no limit")
+      ("paying-message-rate",
+       po::value(&c.paying_message_rate)->default_value(c.paying_message_rate),
+       "the same for one handset connection")
+      ("join-rate-per-msisdn",
+       po::value(&c.join_rate_per_msisdn)->default_value(c.join_rate_per_msisdn),
+       "joins (and pay_merchant) a minute by one phone number over all its connections; "
+       "0 = no limit")
+      ("join-rate-per-address",
+       po::value(&c.join_rate_per_address)->default_value(c.join_rate_per_address),
+       "the same by one source address (trusted gateways exempt)")
       ("idle-timeout-s", po::value(&c.idle_timeout_s)->default_value(c.idle_timeout_s),
        "silent connections are pinged after this, and closed if the ping goes unanswered")
       ("max-open-per-terminal",

@@ -32,6 +32,12 @@ struct switch_config {
   std::size_t max_frame_bytes = 64 * 1024;
   std::size_t hard_frame_bytes = 1024 * 1024;
   std::size_t max_connections = 200'000;
+  // Abuse limits (docs/security.md); 0 turns one off.
+  std::size_t max_connections_per_address = 1'000;  // trusted gateways exempt
+  std::uint32_t billing_message_rate = 6'000;       // frames a minute per connection
+  std::uint32_t paying_message_rate = 600;
+  std::uint32_t join_rate_per_msisdn = 30;    // joins a minute, across connections
+  std::uint32_t join_rate_per_address = 120;  // trusted gateways exempt
   std::int64_t idle_timeout_s = 60;
   std::size_t max_open_per_terminal = 1'000;
   std::uint32_t max_failed_joins = 5;

@@ -11,6 +11,8 @@
 #include "actors/clock.hpp"
 #include "actors/interfaces.hpp"
 #include "actors/metrics.hpp"
+#include "actors/rate_limiter.hpp"
+#include "protocols/receipt_signature.hpp"
 
 namespace paysync::storage {
 class directory_store;
@@ -68,6 +70,12 @@ struct switch_context {
   std::vector<presence_shard_actor> presence;
   sms_sender_actor sms;
   auth_settings auth;
+  // Shared by every handset connection; null = unlimited.
+  struct {
+    std::shared_ptr<keyed_rate_limiter> by_msisdn, by_address;
+  } join_limits;
+  // Signs every receipt and settled message; null only in actor tests.
+  std::shared_ptr<const protocols::receipt_signer> receipts;
   storage::factor_store* factors = nullptr;  // thread-safe; writes only attempt counters
   auth_pool_actor knowledge_checks;          // Argon2id, a few ms each
   auth_pool_actor biometric_checks;          // decode, extract, compare; low priority

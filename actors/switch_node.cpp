@@ -50,6 +50,14 @@ struct switch_node::impl {
   std::shared_ptr<switch_context> context;  // read-only once the io threads run
   // The calling number of a handset: gateway header or cookie. Set in listen().
   std::optional<protocols::handset_identity> identity;
+  std::optional<protocols::trusted_gateways> gateways;  // exempt from per-address limits
+  std::unique_ptr<address_counter> connections_by_address;
+
+  // The abuse limits of a new connection; nullopt when its source address has
+  // too many open already (the upgrade then gets HTTP 503).
+  std::optional<bridge_guard> guard_for(std::shared_ptr<protocols::ws_connection> connection,
+                                        const protocols::peer_request& request,
+                                        std::uint32_t message_rate_per_minute);
   boost::asio::io_context io;
   std::unique_ptr<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work;
   std::vector<std::thread> io_threads;
@@ -146,6 +154,17 @@ void switch_node::impl::spawn_actors() {
   ctx->limits.payer.max_count = config.velocity_max_count;
   ctx->limits.payer.max_sum_minor = config.velocity_max_minor;
   ctx->factors = factors.get();
+  constexpr std::size_t max_limited_keys = 1'000'000;  // ~100 MB at most
+  if (config.join_rate_per_msisdn > 0) {
+    ctx->join_limits.by_msisdn = std::make_shared<keyed_rate_limiter>(
+        rate_limit{config.join_rate_per_msisdn}, max_limited_keys);
+  }
+  if (config.join_rate_per_address > 0) {
+    ctx->join_limits.by_address = std::make_shared<keyed_rate_limiter>(
+        rate_limit{config.join_rate_per_address}, max_limited_keys);
+  }
+  ctx->receipts =
+      std::make_shared<const protocols::receipt_signer>(keys->signing_seed, keys->pepper);
   ctx->auth.policy.defaults = {config.auth_none_below_minor, config.auth_knowledge_up_to_minor};
   for (const auto& rule : config.auth_merchant_rules) {
     ctx->auth.policy.per_merchant.push_back(*parse_merchant_rule(rule));
@@ -212,12 +231,32 @@ protocols::http_response switch_node::impl::serve_http(
   return {404, "text/plain; charset=utf-8", "not found\n", {}};
 }
 
+std::optional<bridge_guard> switch_node::impl::guard_for(
+    std::shared_ptr<protocols::ws_connection> connection, const protocols::peer_request& request,
+    std::uint32_t message_rate_per_minute) {
+  bridge_guard guard{connection, {message_rate_per_minute}, time, metrics.get(), {}};
+  // A carrier gateway carries many handsets from one address: no cap there.
+  if (gateways->contains(request.remote_address)) return guard;
+  if (!connections_by_address->acquire(request.remote_address)) {
+    metrics->connections_refused_per_address.fetch_add(1, std::memory_order_relaxed);
+    spdlog::warn("refused a connection from {}: {} open from that address already",
+                 request.remote_address, config.max_connections_per_address);
+    return std::nullopt;
+  }
+  guard.on_release = [counter = connections_by_address.get(), address = request.remote_address] {
+    counter->release(address);
+  };
+  return guard;
+}
+
 boost::system::result<void, std::string> switch_node::impl::listen() {
   auto parsed = protocols::trusted_gateways::parse(config.trusted_gateways);
   if (!parsed) return "--trusted-gateway: " + parsed.error();
   // A fresh key per process: a restart invalidates the identity cookies.
+  gateways = *parsed;
   identity.emplace(std::move(*parsed), protocols::handset_identity::random_key(),
                    config.msisdn_header);
+  connections_by_address = std::make_unique<address_counter>(config.max_connections_per_address);
 
   protocols::listener_options common;
   common.max_frame_bytes = config.max_frame_bytes;
@@ -234,13 +273,17 @@ boost::system::result<void, std::string> switch_node::impl::listen() {
   billing_callbacks.on_connect =
       [this](std::shared_ptr<protocols::ws_connection> connection,
              const protocols::peer_request& request) -> std::shared_ptr<protocols::ws_handler> {
+    auto guard = guard_for(connection, request, config.billing_message_rate);
+    if (!guard) return nullptr;
     // Order-receiving centres share the private line, on their own path.
     if (request.target == "/centre" || request.target.rfind("/centre?", 0) == 0) {
       auto session = system->spawn(order_centre_session, context, std::move(connection));
-      return std::make_shared<session_bridge<order_centre_session_actor>>(std::move(session));
+      return std::make_shared<session_bridge<order_centre_session_actor>>(std::move(session),
+                                                                          std::move(*guard));
     }
     auto session = system->spawn(billing_session, context, std::move(connection));
-    return std::make_shared<session_bridge<billing_session_actor>>(std::move(session));
+    return std::make_shared<session_bridge<billing_session_actor>>(std::move(session),
+                                                                   std::move(*guard));
   };
   auto billing = protocols::ws_listener::start(io, billing_options, billing_callbacks);
   if (!billing) {
@@ -259,9 +302,17 @@ boost::system::result<void, std::string> switch_node::impl::listen() {
       [this](std::shared_ptr<protocols::ws_connection> connection,
              const protocols::peer_request& request) -> std::shared_ptr<protocols::ws_handler> {
     // From a trusted gateway's header, or from the cookie the link page set.
+    auto guard = guard_for(connection, request, config.paying_message_rate);
+    if (!guard) return nullptr;
     const auto msisdn = identity->msisdn_of(request, time->now_unix_ms());
-    auto session = system->spawn(paying_session, context, std::move(connection), msisdn);
-    return std::make_shared<session_bridge<paying_session_actor>>(std::move(session));
+    // Joins are limited per source address too, except from a carrier's
+    // gateway, behind which every handset shares an address.
+    auto source =
+        gateways->contains(request.remote_address) ? std::string{} : request.remote_address;
+    auto session =
+        system->spawn(paying_session, context, std::move(connection), msisdn, std::move(source));
+    return std::make_shared<session_bridge<paying_session_actor>>(std::move(session),
+                                                                  std::move(*guard));
   };
   paying_callbacks.on_http = [this](const protocols::peer_request& request) {
     return serve_http(request);
@@ -399,6 +450,10 @@ std::string switch_node::paying_endpoint() const {
 std::string switch_node::operator_endpoint() const {
   return impl_->operator_listener->address() + ":" +
          std::to_string(impl_->operator_listener->port());
+}
+std::string switch_node::receipt_key() const {
+  const auto& r = *impl_->context->receipts;
+  return r.public_key() + " (key_id " + r.key_id() + ")";
 }
 std::string switch_node::public_url() const { return impl_->context->public_base_url; }
 std::string switch_node::data_directory() const {

@@ -28,6 +28,8 @@ std::string_view to_code(wire_error e) noexcept {
       return "already_identified";
     case wire_error::unknown_terminal:
       return "unknown_terminal";
+    case wire_error::rate_limited:
+      return "rate_limited";
     case wire_error::terminal_key_required:
       return "terminal_key_required";
     case wire_error::bad_signature:

@@ -183,6 +183,9 @@ struct settlement_view {
   std::uint64_t sequence = 0;  // the ledger's journal sequence
   std::int64_t settled_unix_ms = 0;
   std::string reference;  // the merchant's reference, if any
+  // Signed receipts (docs/protocol.md): set on every settlement the switch
+  // reports; empty only in tests that run without a signer.
+  std::string payer_ref{}, key_id{}, signature{};
 };
 
 // RFC 3339 UTC with milliseconds: "2026-11-25T08:01:02.345Z".

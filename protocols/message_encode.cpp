@@ -34,6 +34,11 @@ json::object settlement_object(std::string_view type, const json::value& ref,
             {"sequence", s.sequence},
             {"settled_at", format_timestamp(s.settled_unix_ms)}});
   if (!s.reference.empty()) o["reference"] = s.reference;
+  if (!s.signature.empty()) {
+    o["payer_ref"] = s.payer_ref;
+    o["key_id"] = s.key_id;
+    o["signature"] = s.signature;
+  }
   return o;
 }
 

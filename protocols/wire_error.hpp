@@ -15,6 +15,7 @@ enum class wire_error : std::uint8_t {
   unknown_type,        // "type" names no message of this side
   frame_too_large,     // the frame exceeded the size limit and was discarded
   binary_not_allowed,  // a binary frame where none is expected
+  rate_limited,        // the connection sent more messages than its rate allows
   // who is talking
   not_identified,      // billing: "hello" must come first
   already_identified,  // billing: a second "hello"

@@ -306,6 +306,11 @@ std::optional<switch_handle> start_switch(const options& o, std::uint64_t mercha
   // The load directory's terminals have no Ed25519 keys; a hello is once per
   // connection, so signing it would not change the figures measured here.
   argv.insert(argv.end(), {"--require-terminal-keys", "false"});
+  // The abuse limits (per-address connection caps, message and join rates)
+  // would cap the offered load itself; this bench measures capacity.
+  argv.insert(argv.end(), {"--max-connections-per-address", "0", "--billing-message-rate", "0",
+                           "--paying-message-rate", "0", "--join-rate-per-msisdn", "0",
+                           "--join-rate-per-address", "0"});
   argv.insert(argv.end(), o.switch_args.begin(), o.switch_args.end());
   for (const auto& a : argv) h.command += (h.command.empty() ? "" : " ") + a;
   h.process = child_process::spawn(argv, log_path, false, error);

@@ -169,7 +169,7 @@ class actor_test : public ::testing::Test {
 
   handset connect_handset(std::string msisdn = "254700000001") {
     auto wire = std::make_shared<recording_connection>(++next_connection_);
-    auto actor = system_->spawn(paying_session, context_, wire, std::move(msisdn));
+    auto actor = system_->spawn(paying_session, context_, wire, std::move(msisdn), std::string{});
     sessions_.push_back(caf::actor_cast<caf::actor>(actor));
     return {actor, wire};
   }
