@@ -38,13 +38,6 @@ boost::system::result<std::size_t, std::string> seed_demo_factors(
 // `paysync enrol ...`; argv[0] is "enrol".
 int run_enrol_cli(int argc, char** argv);
 
-// The demo terminals' and order centre's Ed25519 key pairs
-// (docs/demo-data.md): each one with neither a registered key nor a key file
-// gets a new pair, its secret key written to <key_dir>/<id>.key (0600) for
-// the demo and the tests to sign with. Returns how many it made.
-boost::system::result<std::size_t, std::string> seed_demo_terminal_keys(
-    storage::directory_store& directory, const std::string& key_dir);
-
 // `paysync terminal-key new|register|revoke|show ...`; argv[0] is "terminal-key".
 int run_terminal_key_cli(int argc, char** argv);
 

@@ -21,6 +21,7 @@
 #include "actors/receipt_cli.hpp"
 #include "actors/switch_config.hpp"
 #include "actors/switch_node.hpp"
+#include "actors/terminal_key_cli.hpp"
 #include "protocols/demo_payment.hpp"
 #include "protocols/money.hpp"
 #include "protocols/terminal_cli.hpp"

@@ -21,6 +21,7 @@
 #include "actors/session_bridge.hpp"
 #include "actors/sms_sender.hpp"
 #include "actors/switch_context.hpp"
+#include "actors/terminal_key_cli.hpp"
 #include "actors/work_pool.hpp"
 #include "protocols/handset_identity.hpp"
 #include "protocols/link_page.hpp"
