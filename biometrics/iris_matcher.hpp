@@ -13,8 +13,9 @@
 // score = 1 - HD, after Daugman's rescaling of HD toward 0.5 when few bits
 // are usable (so that a small unoccluded overlap cannot look like a match).
 //
-// Template v1 payload: 256 little-endian uint32 code words, then 256 mask
-// words (2048 bytes); word j holds the 16 rows' 2 bits at angle j.
+// Template v2 payload (v1 had the same layout; v2 codes come from the
+// lower-arc limbus search, so v1 codes are refused rather than mismatched): 256 little-endian
+// uint32 code words, then 256 mask words (2048 bytes); word j holds the 16 rows' 2 bits at angle j.
 namespace paysync::biometrics {
 
 struct iris_options {

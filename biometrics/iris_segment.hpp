@@ -35,8 +35,9 @@ struct iris_radius_range {
 
 // The iris-sclera boundary by Daugman's integro-differential operator: the
 // centre (near the pupil's) and radius maximising the blurred radial
-// derivative of the mean intensity along the two lateral arcs (left and
-// right of the pupil, where eyelids rarely reach). Nothing when the edge is
+// derivative of the mean intensity along the two lower lateral arcs (left and
+// right of the pupil, 5-55 degrees below the horizontal, where eyelids and
+// lashes rarely reach). Nothing when the edge is
 // too weak or lies outside the image.
 // REQUIRES: grey is CV_8UC1.
 std::optional<circle> find_iris(const cv::Mat& grey, const circle& pupil,
