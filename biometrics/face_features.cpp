@@ -52,29 +52,30 @@ cv::Mat tan_triggs(const cv::Mat& grey, double gamma, double sigma0, double sigm
   return x;
 }
 
-std::vector<std::uint8_t> lbp_histograms(const cv::Mat& image, const lbp_grid& grid) {
+std::vector<std::uint8_t> lbp_histograms(const cv::Mat& image, const lbp_grid& grid, int radius) {
   cv::Mat f;
   if (image.type() == CV_32F) {
     f = image;
   } else {
     image.convertTo(f, CV_32F);
   }
-  const int inner_w = f.cols - 2, inner_h = f.rows - 2;
-  CV_Assert(inner_w >= 3 * grid.columns && inner_h >= 3 * grid.rows);
+  const int r = radius;
+  const int inner_w = f.cols - 2 * r, inner_h = f.rows - 2 * r;
+  CV_Assert(r >= 1 && inner_w >= 3 * grid.columns && inner_h >= 3 * grid.rows);
   // Codes of the interior pixels.
   cv::Mat codes(inner_h, inner_w, CV_8UC1);
-  for (int y = 1; y <= inner_h; ++y) {
-    const float* up = f.ptr<float>(y - 1);
+  for (int y = r; y < r + inner_h; ++y) {
+    const float* up = f.ptr<float>(y - r);
     const float* mid = f.ptr<float>(y);
-    const float* down = f.ptr<float>(y + 1);
-    auto* out = codes.ptr<std::uint8_t>(y - 1);
-    for (int x = 1; x <= inner_w; ++x) {
+    const float* down = f.ptr<float>(y + r);
+    auto* out = codes.ptr<std::uint8_t>(y - r);
+    for (int x = r; x < r + inner_w; ++x) {
       const float c = mid[x];
-      const unsigned code = (unsigned(up[x - 1] >= c) << 7) | (unsigned(up[x] >= c) << 6) |
-                            (unsigned(up[x + 1] >= c) << 5) | (unsigned(mid[x + 1] >= c) << 4) |
-                            (unsigned(down[x + 1] >= c) << 3) | (unsigned(down[x] >= c) << 2) |
-                            (unsigned(down[x - 1] >= c) << 1) | unsigned(mid[x - 1] >= c);
-      out[x - 1] = uniform_map[code];
+      const unsigned code = (unsigned(up[x - r] >= c) << 7) | (unsigned(up[x] >= c) << 6) |
+                            (unsigned(up[x + r] >= c) << 5) | (unsigned(mid[x + r] >= c) << 4) |
+                            (unsigned(down[x + r] >= c) << 3) | (unsigned(down[x] >= c) << 2) |
+                            (unsigned(down[x - r] >= c) << 1) | unsigned(mid[x - r] >= c);
+      out[x - r] = uniform_map[code];
     }
   }
   std::vector<std::uint8_t> histograms(

@@ -22,11 +22,13 @@ struct lbp_grid {
 
 inline constexpr int uniform_lbp_bins = 59;  // 58 uniform patterns + one for the rest
 
-// For every cell of the grid, the histogram of uniform LBP(8,1) codes, each
+// For every cell of the grid, the histogram of uniform LBP(8,radius) codes
+// (the 8 neighbours at +-radius px on the square around the pixel), each
 // count scaled to 0..255 of the cell's largest possible count. Cells tile the
-// interior (the 1-pixel border has no full neighbourhood).
+// interior (the radius-pixel border has no full neighbourhood).
 // REQUIRES: image is CV_32F or CV_8U, at least 3 px per cell each way.
-std::vector<std::uint8_t> lbp_histograms(const cv::Mat& image, const lbp_grid& grid);
+std::vector<std::uint8_t> lbp_histograms(const cv::Mat& image, const lbp_grid& grid,
+                                         int radius = 1);
 
 // 1 - chi-square distance / (sum of both), in [0, 1]; 1 for equal histograms.
 // REQUIRES: a.size() == b.size().

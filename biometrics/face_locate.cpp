@@ -99,11 +99,14 @@ std::optional<face_geometry> locate_face(const cv::Mat& grey, const face_locate_
       *std::max_element(faces.begin(), faces.end(),
                         [](const cv::Rect& a, const cv::Rect& b) { return a.area() < b.area(); });
 
-  cv::Mat roi;
-  const double roi_scale = double(eye_search_width_px) / box.width;
-  cv::resize(padded(box), roi, {}, roi_scale, roi_scale, cv::INTER_LINEAR);
-  auto left = find_eye(c.eye, roi, true, mean_eye_left_x);
-  auto right = find_eye(c.eye, roi, false, mean_eye_right_x);
+  eye_candidate left, right;
+  if (options.use_eye_cascade) {
+    cv::Mat roi;
+    const double roi_scale = double(eye_search_width_px) / box.width;
+    cv::resize(padded(box), roi, {}, roi_scale, roi_scale, cv::INTER_LINEAR);
+    left = find_eye(c.eye, roi, true, mean_eye_left_x);
+    right = find_eye(c.eye, roi, false, mean_eye_right_x);
+  }
   // A pair must be plausibly two eyes: apart by 25-65% of the box, level
   // within 25 degrees. Otherwise keep the one nearer its expected place.
   if (left.found && right.found) {
