@@ -1,5 +1,6 @@
 #include "actors/switch_config.hpp"
 
+#include <algorithm>
 #include <boost/program_options.hpp>
 #include <fstream>
 #include <ostream>
@@ -9,6 +10,28 @@
 
 namespace paysync::actors {
 namespace po = boost::program_options;
+
+namespace {
+
+// Boost 1.81's error_with_option_name::what() replaces each placeholder
+// ("%value%", "%canonical_option%", ...) until none is left, so an option or
+// a value that contains its own placeholder never returns (found by
+// tests/fuzz/fuzz_switch_config: "node-id = %value%"). This copy of the error
+// spells '%' as '?' in what it substitutes.
+struct printable_error : po::error_with_option_name {
+  explicit printable_error(const po::error_with_option_name& e) : po::error_with_option_name(e) {
+    for (auto& [name, value] : m_substitutions) std::replace(value.begin(), value.end(), '%', '?');
+  }
+};
+
+std::string message_of(const po::error& e) {
+  if (const auto* named = dynamic_cast<const po::error_with_option_name*>(&e)) {
+    return printable_error(*named).what();
+  }
+  return e.what();
+}
+
+}  // namespace
 
 unsigned switch_config::effective_shards() const {
   return shards > 0 ? shards : std::max(1u, std::thread::hardware_concurrency());
@@ -180,7 +203,7 @@ boost::system::result<parse_outcome, std::string> parse_switch_config(int argc,
     }
     po::notify(vm);
   } catch (const po::error& e) {
-    return std::string(e.what()) + " (see paysync serve --help)";
+    return message_of(e) + " (see paysync serve --help)";
   }
   if (c.node_id > 255) return std::string("--node-id must be 0-255");
   if (c.effective_shards() > 255) return std::string("--shards must be 1-255");
