@@ -43,9 +43,14 @@ mkdir -p "$reports"
 export ASAN_OPTIONS="log_path=$reports/asan:detect_leaks=1:strict_string_checks=1:check_initialization_order=1"
 export UBSAN_OPTIONS="log_path=$reports/ubsan:print_stacktrace=1:halt_on_error=1"
 
+# Left out: a test that exhausts the process's file descriptors on purpose.
+# UBSan's vptr check probes memory through a pipe, which then cannot be made,
+# and reports "invalid vptr" for a live object (a false positive).
+excluded='^WsListener\.AcceptBacksOffWhenOutOfDescriptorsAndRecovers$'
+
 cd "$build"
 status=0
-ctest --output-on-failure --timeout 300 -j "$jobs" "$@" || status=$?
+ctest --output-on-failure --timeout 300 -j "$jobs" -E "$excluded" "$@" || status=$?
 if compgen -G "$reports/*" >/dev/null; then
   echo "paysync: sanitizer reports (from $reports):" >&2
   for f in "$reports"/*; do
