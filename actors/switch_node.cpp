@@ -23,6 +23,7 @@
 #include "actors/switch_context.hpp"
 #include "actors/terminal_key_cli.hpp"
 #include "actors/work_pool.hpp"
+#include "biometrics/matcher.hpp"
 #include "protocols/handset_identity.hpp"
 #include "protocols/link_page.hpp"
 #include "protocols/sms_gateway.hpp"
@@ -185,7 +186,10 @@ void switch_node::impl::spawn_actors() {
   };
   ctx->knowledge_checks = pool(config.knowledge_workers, config.knowledge_queue, 0, nullptr);
   // Biometric checks run at nice 10: a saturated pool yields the CPU to the
-  // I/O path instead of slowing every payment down.
+  // I/O path instead of slowing every payment down. Each check stays on its
+  // worker's thread: the pool size, not OpenCV, decides how many cores
+  // biometrics may take.
+  biometrics::run_on_calling_threads();
   ctx->biometric_checks =
       pool(config.biometric_workers, config.biometric_queue, 10, &metrics->biometric_queue_depth);
   ctx->ledger = system->spawn<caf::detached>(

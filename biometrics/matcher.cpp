@@ -1,3 +1,5 @@
+#include <opencv2/core/utility.hpp>
+
 #include "biometrics/factories.hpp"
 
 namespace paysync::biometrics {
@@ -15,5 +17,7 @@ std::unique_ptr<matcher> make_matcher(modality m) {
   }
   return nullptr;
 }
+
+void run_on_calling_threads() { cv::setNumThreads(0); }
 
 }  // namespace paysync::biometrics

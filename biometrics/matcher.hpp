@@ -64,4 +64,10 @@ class matcher {
 // The matcher for each modality; thread-safe (const methods, no shared state).
 std::unique_ptr<matcher> make_matcher(modality m);
 
+// Makes every OpenCV call run on its caller's thread (process-wide). A server
+// gets its parallelism from its pool of biometric workers; OpenCV's own pool
+// would spread one worker's load over every core, and its threads would
+// inherit the worker's lowered priority unpredictably.
+void run_on_calling_threads();
+
 }  // namespace paysync::biometrics
