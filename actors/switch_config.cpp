@@ -56,6 +56,11 @@ boost::system::result<parse_outcome, std::string> parse_switch_config(int argc,
                                                                       const char* const* argv,
                                                                       switch_config& c,
                                                                       std::ostream& out) {
+  // Ports are read as unsigned and checked below: Boost's lexical_cast into a
+  // uint16_t multiplies in int and overflows it on a long run of digits (UB;
+  // found by tests/fuzz/fuzz_switch_config).
+  unsigned billing_port = c.billing_port, paying_port = c.paying_port,
+           operator_port = c.operator_port;
   po::options_description general("paysync serve — the settlement switch");
   general.add_options()("help,h", "show this help")(
       "config", po::value(&c.config_file), "read options from this file (key = value lines)");
@@ -67,15 +72,15 @@ boost::system::result<parse_outcome, std::string> parse_switch_config(int argc,
        "folder of the LMDB files (ledger and directory); created if missing")
       ("billing-address", po::value(&c.billing_address)->default_value(c.billing_address),
        "listen address for billing terminals and order centres (the private line)")
-      ("billing-port", po::value(&c.billing_port)->default_value(c.billing_port),
+      ("billing-port", po::value(&billing_port)->default_value(billing_port),
        "port for billing terminals; 0 picks a free one")
       ("paying-address", po::value(&c.paying_address)->default_value(c.paying_address),
        "listen address for handsets and payment links (the mobile side)")
-      ("paying-port", po::value(&c.paying_port)->default_value(c.paying_port),
+      ("paying-port", po::value(&paying_port)->default_value(paying_port),
        "port for handsets and links; 0 picks a free one")
       ("operator-address", po::value(&c.operator_address)->default_value(c.operator_address),
        "listen address of the operator port (GET /metrics in Prometheus text, GET /healthz)")
-      ("operator-port", po::value(&c.operator_port)->default_value(c.operator_port),
+      ("operator-port", po::value(&operator_port)->default_value(operator_port),
        "operator port; 0 picks a free one")
       ("public-url", po::value(&c.public_url),
        "base URL of payment links (default http://<paying-address>:<paying-port>)")
@@ -205,6 +210,12 @@ boost::system::result<parse_outcome, std::string> parse_switch_config(int argc,
   } catch (const po::error& e) {
     return message_of(e) + " (see paysync serve --help)";
   }
+  if (billing_port > 65535 || paying_port > 65535 || operator_port > 65535) {
+    return std::string("--billing-port, --paying-port and --operator-port must be 0-65535");
+  }
+  c.billing_port = static_cast<std::uint16_t>(billing_port);
+  c.paying_port = static_cast<std::uint16_t>(paying_port);
+  c.operator_port = static_cast<std::uint16_t>(operator_port);
   if (c.node_id > 255) return std::string("--node-id must be 0-255");
   if (c.effective_shards() > 255) return std::string("--shards must be 1-255");
   if (c.txn_ttl_s < 1) return std::string("--txn-ttl-s must be at least 1");
