@@ -113,7 +113,7 @@ TEST(LinkPage, ParsesTheLinkPath) {
 
 TEST(LinkPage, ParsesTillPaths) {
   // Flow B: /pay/till/<till>, 1-16 digits, sets only the till.
-  for (const std::string till : {"5", "500100", "0000001", "1234567890123456"}) {
+  for (const std::string& till : {"5", "500100", "0000001", "1234567890123456"}) {
     auto path = parse_link_path("/pay/till/" + till);
     ASSERT_TRUE(path) << till;
     EXPECT_EQ(path->till, till);
@@ -142,7 +142,7 @@ TEST(LinkPage, ServesThePageForATill) {
 }
 
 TEST(LinkPage, ATillOfSeventeenDigitsOrMoreIsNotFound) {
-  for (const std::string till :
+  for (const std::string& till :
        {std::string("12345678901234567"), std::string(64, '9'), std::string(65, '9')}) {
     EXPECT_FALSE(parse_link_path("/pay/till/" + till)) << till;
     EXPECT_FALSE(serve_link_page(get("/pay/till/" + till))) << till;
@@ -156,7 +156,7 @@ TEST(LinkPage, ATillOfSeventeenDigitsOrMoreIsNotFound) {
 TEST(LinkPage, AMerchantNamedTillKeepsItsLinks) {
   // No link token is all digits: a token with any other character is a link
   // of the merchant whose id is "till", at any length a token may have.
-  for (const std::string token : {std::string("lk000106qc08xfcmz2p3885jb4d3kt6x"),
+  for (const std::string& token : {std::string("lk000106qc08xfcmz2p3885jb4d3kt6x"),
                                   std::string("500100a"), std::string("a"),
                                   "1234567890123456789" + std::string("z")}) {
     auto path = parse_link_path("/pay/till/" + token);
