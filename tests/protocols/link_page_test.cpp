@@ -113,7 +113,7 @@ TEST(LinkPage, ParsesTheLinkPath) {
 
 TEST(LinkPage, ParsesTillPaths) {
   // Flow B: /pay/till/<till>, 1-16 digits, sets only the till.
-  for (const std::string& till : {"5", "500100", "0000001", "1234567890123456"}) {
+  for (const std::string till : {"5", "500100", "0000001", "1234567890123456"}) {
     auto path = parse_link_path("/pay/till/" + till);
     ASSERT_TRUE(path) << till;
     EXPECT_EQ(path->till, till);
