@@ -64,7 +64,7 @@ auth_verdict check_biometric(const storage::keyring& keys, auth_job& job, biomet
     if (score && *score > v.score) v.score = *score;
   }
   sodium_memzero(probe->data(), probe->size());
-  v.matched = v.score >= matcher->default_threshold();
+  v.matched = v.score >= (job.threshold >= 0 ? job.threshold : matcher->default_threshold());
   return v;
 }
 

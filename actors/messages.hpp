@@ -213,12 +213,14 @@ struct auth_job {
   std::uint8_t kind = 0;             // storage::factor_kind
   std::vector<std::string> secrets;  // the factor's hash, or its sealed templates
   std::string answer;
+  double threshold = -1;  // biometric: accept scores >= this; negative = the matcher's default
   friend bool operator==(const auth_job&, const auth_job&) = default;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, auth_job& x) {
-  return f(caf::meta::type_name("auth_job"), x.user_id, x.factor_id, x.kind, x.secrets, x.answer);
+  return f(caf::meta::type_name("auth_job"), x.user_id, x.factor_id, x.kind, x.secrets, x.answer,
+           x.threshold);
 }
 
 struct auth_verdict {

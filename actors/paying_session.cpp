@@ -543,6 +543,11 @@ void check_answer(self_ptr self, const request_meta& req, handset_txn& t, std::s
   auth_job job{a.factor.user_id, a.factor.factor_id, static_cast<std::uint8_t>(a.factor.kind),
                a.factor.secrets, std::move(answer)};
   sodium_memzero(answer.data(), answer.size());
+  if (biometric) {
+    const auto index = static_cast<std::size_t>(a.factor.kind) -
+                       static_cast<std::size_t>(storage::factor_kind::face);
+    job.threshold = self->state.ctx->auth.biometric_thresholds.at(index);
+  }
   const auto txn = t.txn;
   const auto& ctx = *self->state.ctx;
   self->request(biometric ? ctx.biometric_checks : ctx.knowledge_checks,

@@ -154,6 +154,16 @@ boost::system::result<parse_outcome, std::string> parse_switch_config(int argc,
        "merchant:none_below:knowledge_up_to — thresholds for one merchant (repeatable)")
       ("auth-max-failures", po::value(&c.auth_max_failures)->default_value(c.auth_max_failures),
        "failed answers in a row before a factor is locked")
+      ("face-threshold", po::value(&c.face_threshold)->default_value(c.face_threshold),
+       "face score (0-1) a sample must reach; negative: the matcher's threshold, calibrated at "
+       "a false match rate of 0.1% on public data (bench/README.md)")
+      ("iris-threshold", po::value(&c.iris_threshold)->default_value(c.iris_threshold),
+       "the same for iris")
+      ("fingerprint-threshold",
+       po::value(&c.fingerprint_threshold)->default_value(c.fingerprint_threshold),
+       "the same for fingerprints")
+      ("voice-threshold", po::value(&c.voice_threshold)->default_value(c.voice_threshold),
+       "the same for voice")
       ("auth-lockout-s", po::value(&c.auth_lockout_s)->default_value(c.auth_lockout_s),
        "first lockout; each further lockout of the factor lasts twice as long (at most a day)")
       ("knowledge-workers", po::value(&c.knowledge_workers)->default_value(c.knowledge_workers),

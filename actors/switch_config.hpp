@@ -49,6 +49,8 @@ struct switch_config {
   std::string sms_outbox;  // default <data-dir>/sms-outbox.jsonl
   // Authentication (claims 16-19): amount thresholds, lockouts, worker pools.
   std::int64_t auth_none_below_minor = 100'000;
+  // Biometric score thresholds; negative = the matcher's calibrated default.
+  double face_threshold = -1, iris_threshold = -1, fingerprint_threshold = -1, voice_threshold = -1;
   std::int64_t auth_knowledge_up_to_minor = 1'000'000;
   std::vector<std::string> auth_merchant_rules;  // "merchant:none_below:knowledge_up_to"
   std::uint32_t auth_max_failures = 3;

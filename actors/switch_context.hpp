@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -37,6 +38,9 @@ struct auth_settings {
   std::uint32_t max_sample_refusals = 5;     // unusable samples per challenge before it fails
   std::size_t max_image_bytes = 512 * 1024;  // face, iris, fingerprint
   std::size_t max_audio_bytes = 512 * 1024;  // voice
+  // Score thresholds of face, iris, fingerprint and voice (factor_kind 4-7);
+  // negative: the matcher's own, calibrated at FMR 0.1% by bench/biometrics.
+  std::array<double, 4> biometric_thresholds{-1, -1, -1, -1};
 };
 
 // Tunables shared by the session actors; every one has a bound.

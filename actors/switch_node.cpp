@@ -175,6 +175,8 @@ void switch_node::impl::spawn_actors() {
   ctx->auth.lockout.first_lockout_ms = config.auth_lockout_s * 1000;
   ctx->auth.max_image_bytes = config.max_sample_bytes;
   ctx->auth.max_audio_bytes = config.max_sample_bytes;
+  ctx->auth.biometric_thresholds = {config.face_threshold, config.iris_threshold,
+                                    config.fingerprint_threshold, config.voice_threshold};
   auto pool = [&](unsigned workers, std::size_t queue, int nice, std::atomic<std::int64_t>* depth) {
     work_pool_config pc;
     for (unsigned i = 0; i < workers; ++i) {

@@ -181,6 +181,29 @@ TEST_F(FaceAuth, TheOwnersFaceIsAcceptedAnotherPersonsRefused) {
   EXPECT_EQ(str(event(h, "error"), "code"), "auth_sample_refused");
 }
 
+TEST_F(FaceAuth, TheThresholdComesFromTheConfiguration) {
+  // A threshold no real probe reaches refuses even the owner's face...
+  process().stop();
+  auto strict = auth_options;
+  strict.insert(strict.end(), {"--face-threshold", "0.999"});
+  start(strict);
+  auto b = billing();
+  auto h = handset("254700000002");
+  std::string txn;
+  auto refusal = pay_with_face(b, h, orl(4, 9), txn);
+  EXPECT_EQ(str(refusal, "code"), "auth_mismatch") << json::serialize(refusal);
+  // ...and one of zero lets another person's face through: the setting is
+  // used, not the matcher's calibrated default.
+  process().stop();
+  auto lax = auth_options;
+  lax.insert(lax.end(), {"--face-threshold", "0"});
+  start(lax);
+  auto b2 = billing();
+  auto h2 = handset("254700000002");
+  auto receipt = pay_with_face(b2, h2, orl(2, 10), txn);
+  EXPECT_EQ(str(receipt, "type"), "receipt") << json::serialize(receipt);
+}
+
 TEST_F(FaceAuth, ATamperedTemplateMatchesNobody) {
   with_ledger([&](storage::ledger_store&) {});  // the env opens fine from this process
   {
