@@ -35,6 +35,10 @@ std::int64_t keyed_rate_limiter::take(std::string_view key, std::int64_t now_uni
 }
 
 void keyed_rate_limiter::forget_full_buckets(std::int64_t now_unix_ms) {
+  // A full table is swept at most once a second: under a flood of fresh keys
+  // every new key would otherwise pay for a scan of the whole table.
+  if (last_sweep_ms_ >= 0 && now_unix_ms - last_sweep_ms_ < 1'000) return;
+  last_sweep_ms_ = now_unix_ms;
   // A bucket unused for a minute has refilled completely.
   for (auto it = last_seen_.begin(); it != last_seen_.end();) {
     if (now_unix_ms - it->second >= 60'000) {

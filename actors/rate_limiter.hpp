@@ -48,6 +48,7 @@ class keyed_rate_limiter {
   mutable std::mutex mutex_;
   std::unordered_map<std::string, token_bucket> buckets_;
   std::unordered_map<std::string, std::int64_t> last_seen_;
+  std::int64_t last_sweep_ms_ = -1;
 };
 
 // Open connections per source address, capped; thread-safe. 0 = unlimited.
