@@ -8,27 +8,13 @@
 #include <caf/all.hpp>
 #include <span>
 
+#include "actors/biometric_kind.hpp"
 #include "biometrics/matcher.hpp"
 #include "storage/factor_store.hpp"
 #include "storage/secrets.hpp"
 
 namespace paysync::actors {
 namespace {
-
-std::optional<biometrics::modality> modality_of(storage::factor_kind k) {
-  switch (k) {
-    case storage::factor_kind::face:
-      return biometrics::modality::face;
-    case storage::factor_kind::iris:
-      return biometrics::modality::iris;
-    case storage::factor_kind::fingerprint:
-      return biometrics::modality::fingerprint;
-    case storage::factor_kind::voice:
-      return biometrics::modality::voice;
-    default:
-      return std::nullopt;
-  }
-}
 
 void wipe(std::string& s) {
   if (!s.empty()) sodium_memzero(s.data(), s.size());

@@ -9,6 +9,7 @@
 #include <iostream>
 #include <iterator>
 
+#include "actors/biometric_kind.hpp"
 #include "actors/cli_parse.hpp"
 #include "biometrics/matcher.hpp"
 #include "protocols/txn_ids.hpp"
@@ -37,21 +38,6 @@ std::string new_factor_id() {
     id.push_back(hex[b & 15]);
   }
   return id;
-}
-
-std::optional<biometrics::modality> modality_of(storage::factor_kind k) {
-  switch (k) {
-    case storage::factor_kind::face:
-      return biometrics::modality::face;
-    case storage::factor_kind::iris:
-      return biometrics::modality::iris;
-    case storage::factor_kind::fingerprint:
-      return biometrics::modality::fingerprint;
-    case storage::factor_kind::voice:
-      return biometrics::modality::voice;
-    default:
-      return std::nullopt;
-  }
 }
 
 bool all_digits(const std::string& s) {

@@ -141,8 +141,8 @@ TEST(ImageDecode, RefusesTruncatedFilesOfEachFormat) {
       bytes cut(b.begin(), b.begin() + static_cast<std::ptrdiff_t>(b.size() * keep));
       EXPECT_EQ(refusal_of(cut), refusal::undecodable) << ext << " kept " << keep;
     }
-    bytes stub(b.begin(), b.begin() + 4);
-    const refusal r = refusal_of(stub);
+    bytes header_only(b.begin(), b.begin() + 4);
+    const refusal r = refusal_of(header_only);
     EXPECT_TRUE(r == refusal::undecodable || r == refusal::unsupported_format) << ext;
   }
 }
