@@ -81,10 +81,10 @@ void finish(self_ptr self, billing_txn& t, txn_state final_state) {
   t.state = final_state;
   --st.live;
   t.handset = nullptr;
-  st.finished.push_back(t.txn);
+  st.finished.push(t.txn);
   while (st.finished.size() > st.ctx->limits.max_finished_remembered) {
     st.txns.erase(st.finished.front());
-    st.finished.pop_front();
+    st.finished.pop();
   }
 }
 

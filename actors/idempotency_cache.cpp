@@ -18,10 +18,10 @@ idempotency_cache::outcome idempotency_cache::begin(const std::string& key,
   if (it == entries_.end()) {
     while (entries_.size() >= capacity_ && !order_.empty()) {
       entries_.erase(order_.front());
-      order_.pop_front();
+      order_.pop();
     }
     entries_.emplace(key, entry{fingerprint, false, {}, {}});
-    order_.push_back(key);
+    order_.push(key);
     return {verdict::first, {}};
   }
   auto& e = it->second;

@@ -82,6 +82,10 @@ class listener_impl;
 // Connection ids are unique in the process, across listeners.
 std::atomic<std::uint64_t> next_connection_id{1};
 
+// The first read of each WebSocket message appends at most this many bytes:
+// every request a terminal sends in a payment fits (they are 60-200 bytes).
+constexpr std::size_t first_read_bytes = 256;
+
 close_reason reason_for(const error_code& ec) {
   if (ec == websocket::error::closed || ec == net::error::eof || ec == http::error::end_of_stream) {
     return close_reason::peer_closed;
@@ -179,6 +183,7 @@ class session final : public std::enable_shared_from_this<session> {
   bool discarding_ = false;
   bool torn_down_ = false;  // socket closed by us: deliver nothing more
   bool slot_held_ = false;
+  bool in_message_ = false;  // part of a WebSocket message is in buffer_ (or was discarded)
 };
 
 class connection_proxy final : public ws_connection {
@@ -542,7 +547,14 @@ void session::on_accept(error_code ec) {
 }
 
 void session::do_read() {
-  ws_.async_read_some(buffer_, 0, beast::bind_front_handler(&session::on_read, shared_from_this()));
+  // Beast allocates the read's buffer when the read starts, not when bytes
+  // arrive, so a connection waiting for its next message holds whatever this
+  // read prepares: 1.5 KB by default, on every idle terminal. Asking for a
+  // small first piece keeps an idle connection's buffer small; the rest of a
+  // longer message is read with no limit (one more read for such a message).
+  const std::size_t limit = in_message_ ? 0 : first_read_bytes;
+  ws_.async_read_some(buffer_, limit,
+                      beast::bind_front_handler(&session::on_read, shared_from_this()));
 }
 
 void session::on_read(error_code ec, std::size_t) {
@@ -552,13 +564,14 @@ void session::on_read(error_code ec, std::size_t) {
     discarded_bytes_ += buffer_.size();
     buffer_.consume(buffer_.size());
   } else if (buffer_.size() > (ws_.got_text() || opts().max_binary_frame_bytes == 0
-                                     ? opts().max_frame_bytes
-                                     : opts().max_binary_frame_bytes)) {
+                                   ? opts().max_frame_bytes
+                                   : opts().max_binary_frame_bytes)) {
     discarding_ = true;
     discarded_bytes_ = buffer_.size();
     buffer_.consume(buffer_.size());
   }
-  if (ws_.is_message_done()) deliver_message();
+  in_message_ = !ws_.is_message_done();
+  if (!in_message_) deliver_message();
   if (phase_ != phase::done) do_read();
 }
 

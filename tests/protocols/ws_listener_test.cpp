@@ -161,6 +161,34 @@ TEST_F(WsListener, BinaryFramesGoToOnBinary) {
   EXPECT_EQ(h->texts, std::vector<std::string>{"after"});
 }
 
+// The listener reads the first 256 bytes of a message on their own (so an
+// idle connection holds a small buffer) and the rest after: messages on
+// either side of that boundary, and long ones, must arrive whole and in order.
+TEST_F(WsListener, MessagesLongerThanTheFirstReadArriveWholeAndInOrder) {
+  start();
+  auto c = connect();
+  ASSERT_TRUE(c);
+  std::vector<std::string> sent;
+  for (const std::size_t size : {255u, 256u, 257u, 1000u, 60000u, 1u}) {
+    std::string text(size, 'a');
+    for (std::size_t i = 0; i < size; ++i) text[i] = static_cast<char>('a' + i % 26);
+    ASSERT_TRUE(c->send_text(text));
+    EXPECT_EQ(c->receive_text(2s).value(), text) << size << " bytes";
+    sent.push_back(std::move(text));
+  }
+  std::string image(50000, '\0');
+  for (std::size_t i = 0; i < image.size(); ++i) image[i] = static_cast<char>(i * 7);
+  ASSERT_TRUE(c->send_binary(image));
+  ASSERT_TRUE(c->send_text("after"));
+  auto h = handler(0);
+  ASSERT_TRUE(h->wait_texts(sent.size() + 1));
+  std::lock_guard lock{h->mu};
+  sent.push_back("after");
+  EXPECT_EQ(h->texts, sent);
+  ASSERT_EQ(h->binaries.size(), 1u);
+  EXPECT_EQ(h->binaries[0], image);
+}
+
 TEST_F(WsListener, TwoConnectionsAreIsolated) {
   start();
   auto a = connect();
