@@ -183,7 +183,6 @@ class session final : public std::enable_shared_from_this<session> {
   bool discarding_ = false;
   bool torn_down_ = false;  // socket closed by us: deliver nothing more
   bool slot_held_ = false;
-  bool in_message_ = false;  // part of a WebSocket message is in buffer_ (or was discarded)
 };
 
 class connection_proxy final : public ws_connection {
@@ -552,7 +551,7 @@ void session::do_read() {
   // read prepares: 1.5 KB by default, on every idle terminal. Asking for a
   // small first piece keeps an idle connection's buffer small; the rest of a
   // longer message is read with no limit (one more read for such a message).
-  const std::size_t limit = in_message_ ? 0 : first_read_bytes;
+  const std::size_t limit = ws_.is_message_done() ? first_read_bytes : 0;
   ws_.async_read_some(buffer_, limit,
                       beast::bind_front_handler(&session::on_read, shared_from_this()));
 }
@@ -570,8 +569,7 @@ void session::on_read(error_code ec, std::size_t) {
     discarded_bytes_ = buffer_.size();
     buffer_.consume(buffer_.size());
   }
-  in_message_ = !ws_.is_message_done();
-  if (!in_message_) deliver_message();
+  if (ws_.is_message_done()) deliver_message();
   if (phase_ != phase::done) do_read();
 }
 
