@@ -1,5 +1,6 @@
 #include "actors/auth_worker.hpp"
 
+#include <sched.h>
 #include <sodium.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -54,17 +55,27 @@ auth_verdict check_biometric(const storage::keyring& keys, auth_job& job, biomet
   return v;
 }
 
+// Runs on the detached actor's own thread, so it lowers only that thread.
+// Lowering needs no privilege; when a kernel refuses SCHED_IDLE, nice 19 is
+// the closest thing.
+void lower_this_thread() {
+  sched_param param{};
+  param.sched_priority = 0;
+  if (::sched_setscheduler(0, SCHED_IDLE, &param) != 0) {
+    ::setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), 19);
+  }
+}
+
 }  // namespace
 
 auth_pool_actor::behavior_type auth_worker(
     auth_pool_actor::stateful_pointer<auth_worker_state> self,
-    std::shared_ptr<const storage::keyring> keys, int nice) {
+    std::shared_ptr<const storage::keyring> keys, worker_priority priority) {
   self->state.keys = std::move(keys);
   return {
       [=](verify_atom, auth_job& job) {
-        if (nice > 0 && !self->state.lowered_priority) {
-          // Runs on this detached actor's own thread: lowers only that thread.
-          ::setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), nice);
+        if (priority == worker_priority::background && !self->state.lowered_priority) {
+          lower_this_thread();
           self->state.lowered_priority = true;
         }
         const auto kind = static_cast<storage::factor_kind>(job.kind);

@@ -177,23 +177,25 @@ void switch_node::impl::spawn_actors() {
   ctx->auth.max_audio_bytes = config.max_sample_bytes;
   ctx->auth.biometric_thresholds = {config.face_threshold, config.iris_threshold,
                                     config.fingerprint_threshold, config.voice_threshold};
-  auto pool = [&](unsigned workers, std::size_t queue, int nice, std::atomic<std::int64_t>* depth) {
+  auto pool = [&](unsigned workers, std::size_t queue, worker_priority priority,
+                  std::atomic<std::int64_t>* depth) {
     work_pool_config pc;
     for (unsigned i = 0; i < workers; ++i) {
-      pc.workers.push_back(system->spawn<caf::detached>(auth_worker, keys, nice));
+      pc.workers.push_back(system->spawn<caf::detached>(auth_worker, keys, priority));
     }
     pc.max_queued = queue;
     pc.depth = depth;
     return system->spawn(work_pool, std::move(pc));
   };
-  ctx->knowledge_checks = pool(config.knowledge_workers, config.knowledge_queue, 0, nullptr);
-  // Biometric checks run at nice 10: a saturated pool yields the CPU to the
-  // I/O path instead of slowing every payment down. Each check stays on its
+  ctx->knowledge_checks =
+      pool(config.knowledge_workers, config.knowledge_queue, worker_priority::normal, nullptr);
+  // Biometric checks run in the background (SCHED_IDLE): a saturated pool
+  // yields the CPU to the I/O path instead of slowing every payment down. Each check stays on its
   // worker's thread: the pool size, not OpenCV, decides how many cores
   // biometrics may take.
   biometrics::run_on_calling_threads();
-  ctx->biometric_checks =
-      pool(config.biometric_workers, config.biometric_queue, 10, &metrics->biometric_queue_depth);
+  ctx->biometric_checks = pool(config.biometric_workers, config.biometric_queue,
+                               worker_priority::background, &metrics->biometric_queue_depth);
   ctx->ledger = system->spawn<caf::detached>(
       actors::ledger,
       ledger_config{ledger_store.get(), config.ledger_batch_max, time, metrics.get()});

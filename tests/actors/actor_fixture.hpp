@@ -139,7 +139,7 @@ class actor_test : public ::testing::Test {
                                  std::numeric_limits<std::int64_t>::max()};
     auto pool = [&] {
       work_pool_config pc;
-      pc.workers.push_back(system_->spawn(auth_worker, keys_, 0));
+      pc.workers.push_back(system_->spawn(auth_worker, keys_, worker_priority::normal));
       pc.max_queued = 8;
       return system_->spawn(work_pool, std::move(pc));
     };
