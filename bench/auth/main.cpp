@@ -40,7 +40,10 @@ struct options {
   std::size_t rounds = 5;
   double window_s = 10, settle_s = 2, warmup_s = 4;
   double pin_rate = 20;
-  std::size_t pin_handsets = 8, bio_handsets = 24;
+  // 17 face payers = the pool's 1 worker + 16 queue places + 1 waiting: the
+  // pool stays full while hardly any sample comes back `busy` (24 payers added
+  // ~70 busy answers/s of I/O that is not biometric work).
+  std::size_t pin_handsets = 8, bio_handsets = 17;
   unsigned bio_retry_ms = 100;
   std::vector<std::string> switch_args;
 };
