@@ -18,12 +18,11 @@ namespace paysync::protocols {
 namespace {
 
 using namespace std::chrono_literals;
+using testing::has_head;
 using testing::io_runner;
 using testing::raw_socket;
 using testing::recording_handler;
 using testing_support::tls_probe;
-
-bool has_head(const std::string& b) { return b.find("\r\n\r\n") != std::string::npos; }
 
 class Tls : public ::testing::Test {
  protected:
