@@ -85,16 +85,21 @@ int serve(int argc, char** argv) {
     return 1;
   }
   auto& n = **node;
+  const std::string ws = n.tls() ? "wss://" : "ws://";
   std::cout << "paysync " << version << " is serving\n"
-            << "  billing terminals (private line)  ws://" << n.billing_endpoint() << "/\n"
-            << "  handsets (mobile)                 ws://" << n.paying_endpoint() << "/\n"
+            << "  billing terminals (private line)  " << ws << n.billing_endpoint() << "/\n"
+            << "  handsets (mobile)                 " << ws << n.paying_endpoint() << "/\n"
             << "  payment links                     " << n.public_url()
             << "/pay/<merchant>/<token>\n"
             << "  operator (metrics, health)        http://" << n.operator_endpoint()
             << "/metrics\n"
             << "  ledger and directory (LMDB)       " << n.data_directory() << "\n"
-            << "  receipts signed with              " << n.receipt_key() << "\n"
-            << "PAYSYNC_READY billing=" << n.billing_endpoint() << " paying=" << n.paying_endpoint()
+            << "  receipts signed with              " << n.receipt_key() << "\n";
+  if (n.tls()) {
+    std::cout << "  TLS certificate                   " << n.tls_certificate_file() << "\n"
+              << "  its SHA-256 fingerprint           " << n.tls_fingerprint() << "\n";
+  }
+  std::cout << "PAYSYNC_READY billing=" << n.billing_endpoint() << " paying=" << n.paying_endpoint()
             << " operator=" << n.operator_endpoint() << std::endl;
 
   if (config.demo) {
@@ -104,6 +109,8 @@ int serve(int argc, char** argv) {
     demo.paying_port = n.paying_port();
     demo.msisdn_header = config.msisdn_header;
     demo.key_file = config.data_dir + "/terminal-keys/" + demo.terminal + ".key";
+    demo.tls.enabled = n.tls();
+    demo.tls.pin_sha256 = n.tls_fingerprint();  // this very switch, whoever signed its certificate
     const std::string payer = "user:u-1001", merchant = "merchant:m-kahawa";
     std::cout << "\nDemo: Amina (254700000001) pays Kahawa Coffee House 150.00 KES\n"
               << "  before  " << balance_line(n.ledger(), payer) << "; "
@@ -142,7 +149,12 @@ int demo(int argc, char** argv) {
       "msisdn", po::value(&o.msisdn)->default_value(o.msisdn), "payer's number")(
       "amount", po::value(&o.amount_minor)->default_value(o.amount_minor), "minor units")(
       "currency", po::value(&o.currency)->default_value(o.currency), "ISO 4217 code")(
-      "timeout-ms", po::value(&timeout_ms)->default_value(timeout_ms), "per step");
+      "timeout-ms", po::value(&timeout_ms)->default_value(timeout_ms), "per step")(
+      "tls", po::bool_switch(&o.tls.enabled), "connect over TLS (wss://)")(
+      "ca-file", po::value(&o.tls.ca_file), "with --tls: trust this PEM file's certificates")(
+      "pin-sha256", po::value(&o.tls.pin_sha256),
+      "with --tls: accept only the certificate with this SHA-256 fingerprint")(
+      "insecure", po::bool_switch(&o.tls.insecure), "with --tls: accept any certificate");
   po::variables_map vm;
   try {
     po::store(po::parse_command_line(argc, argv, options), vm);

@@ -49,7 +49,7 @@ std::string switch_config::effective_public_url(std::uint16_t bound_paying_port)
   }
   auto host = paying_address == "0.0.0.0" || paying_address == "::" ? "127.0.0.1" : paying_address;
   if (host.find(':') != std::string::npos) host = "[" + host + "]";
-  return "http://" + host + ":" + std::to_string(bound_paying_port);
+  return (tls_enabled() ? "https://" : "http://") + host + ":" + std::to_string(bound_paying_port);
 }
 
 boost::system::result<parse_outcome, std::string> parse_switch_config(int argc,
@@ -78,12 +78,20 @@ boost::system::result<parse_outcome, std::string> parse_switch_config(int argc,
        "listen address for handsets and payment links (the mobile side)")
       ("paying-port", po::value(&paying_port)->default_value(paying_port),
        "port for handsets and links; 0 picks a free one")
+      ("tls", po::value(&c.tls)->default_value(c.tls),
+       "TLS on the billing and paying ports: auto (TLS and plaintext on the same port), "
+       "required (plaintext gets HTTP 426) or off")
+      ("tls-cert", po::value(&c.tls_cert),
+       "PEM certificate chain (leaf first); without --tls-cert and --tls-key a self-signed "
+       "pair is made in <data-dir>/tls on the first start")
+      ("tls-key", po::value(&c.tls_key), "PEM private key of --tls-cert (not readable by all)")
       ("operator-address", po::value(&c.operator_address)->default_value(c.operator_address),
        "listen address of the operator port (GET /metrics in Prometheus text, GET /healthz)")
       ("operator-port", po::value(&operator_port)->default_value(operator_port),
        "operator port; 0 picks a free one")
       ("public-url", po::value(&c.public_url),
-       "base URL of payment links (default http://<paying-address>:<paying-port>)")
+       "base URL of payment links (default https://<paying-address>:<paying-port>, http:// "
+       "with --tls off)")
       ("node-id", po::value(&c.node_id)->default_value(c.node_id),
        "this node's number (0-255), written into every transaction id")
       ("shards", po::value(&c.shards)->default_value(c.shards),
@@ -226,6 +234,12 @@ boost::system::result<parse_outcome, std::string> parse_switch_config(int argc,
   c.billing_port = static_cast<std::uint16_t>(billing_port);
   c.paying_port = static_cast<std::uint16_t>(paying_port);
   c.operator_port = static_cast<std::uint16_t>(operator_port);
+  if (c.tls != "auto" && c.tls != "required" && c.tls != "off") {
+    return "--tls \"" + c.tls + "\" is not auto, required or off";
+  }
+  if (c.tls_cert.empty() != c.tls_key.empty()) {
+    return std::string("--tls-cert and --tls-key go together: name both files or neither");
+  }
   if (c.node_id > 255) return std::string("--node-id must be 0-255");
   if (c.effective_shards() > 255) return std::string("--shards must be 1-255");
   if (c.txn_ttl_s < 1) return std::string("--txn-ttl-s must be at least 1");

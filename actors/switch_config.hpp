@@ -19,6 +19,12 @@ struct switch_config {
   std::uint16_t billing_port = 7700;
   std::string paying_address = "127.0.0.1";  // handsets: the mobile side
   std::uint16_t paying_port = 7800;
+  // TLS on the billing and paying ports (docs/protocol.md, section 1): "auto"
+  // serves TLS and plaintext on the same port, "required" answers plaintext
+  // with HTTP 426, "off" speaks plaintext only. Without tls_cert and tls_key a
+  // self-signed pair is made in <data-dir>/tls on the first start.
+  std::string tls = "auto";
+  std::string tls_cert, tls_key;
   std::string operator_address = "127.0.0.1";  // metrics and health, for operators only
   std::uint16_t operator_port = 7900;
   std::string public_url;  // base of payment links; default http://<paying address>:<port>
@@ -74,6 +80,7 @@ struct switch_config {
   unsigned effective_shards() const;
   unsigned effective_workers() const;
   std::string effective_public_url(std::uint16_t bound_paying_port) const;
+  bool tls_enabled() const { return tls != "off"; }
 };
 
 enum class parse_outcome : std::uint8_t { run, help_shown };

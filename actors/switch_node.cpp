@@ -27,6 +27,7 @@
 #include "protocols/handset_identity.hpp"
 #include "protocols/link_page.hpp"
 #include "protocols/sms_gateway.hpp"
+#include "protocols/tls_context.hpp"
 #include "protocols/trusted_gateway.hpp"
 #include "protocols/txn_ids.hpp"
 #include "protocols/ws_listener.hpp"
@@ -54,6 +55,7 @@ struct switch_node::impl {
   std::optional<protocols::handset_identity> identity;
   std::optional<protocols::trusted_gateways> gateways;  // exempt from per-address limits
   std::unique_ptr<address_counter> connections_by_address;
+  std::optional<protocols::server_tls> tls;  // billing and paying ports, unless --tls off
 
   // The abuse limits of a new connection; nullopt when its source address has
   // too many open already (the upgrade then gets HTTP 503).
@@ -238,8 +240,8 @@ protocols::http_response switch_node::impl::serve_http(
     // number again, as a cookie, on the page's WebSocket upgrade.
     if (page->status == 200 && protocols::parse_link_path(request.target)) {
       if (auto msisdn = identity->gateway_msisdn(request); !msisdn.empty()) {
-        page->headers.emplace_back("Set-Cookie",
-                                   identity->issue_cookie(msisdn, time->now_unix_ms()));
+        page->headers.emplace_back(
+            "Set-Cookie", identity->issue_cookie(msisdn, time->now_unix_ms(), request.secure));
       }
     }
     return std::move(*page);
@@ -280,8 +282,23 @@ boost::system::result<void, std::string> switch_node::impl::listen() {
   common.max_connections = config.max_connections;
   common.idle_timeout = std::chrono::seconds(config.idle_timeout_s);
   common.max_binary_frame_bytes = config.max_sample_bytes;
+  if (config.tls_enabled()) {
+    auto loaded =
+        protocols::load_server_tls({config.tls_cert, config.tls_key, config.data_dir + "/tls"});
+    if (!loaded) return "TLS: " + protocols::describe(loaded.error());
+    if (loaded->created) {
+      spdlog::info("made a self-signed TLS certificate: {}", loaded->certificate_file);
+    }
+    tls = std::move(*loaded);
+  }
+  // The operator port (copied from `common` below) stays plaintext: loopback only.
+  auto terminal_common = common;
+  if (tls) {
+    terminal_common.tls = tls->context;
+    terminal_common.tls_required = config.tls == "required";
+  }
 
-  auto billing_options = common;
+  auto billing_options = terminal_common;
   billing_options.name = "billing";
   billing_options.address = config.billing_address;
   billing_options.port = config.billing_port;
@@ -309,7 +326,7 @@ boost::system::result<void, std::string> switch_node::impl::listen() {
   }
   billing_listener = *billing;
 
-  auto paying_options = common;
+  auto paying_options = terminal_common;
   paying_options.name = "paying";
   paying_options.address = config.paying_address;
   paying_options.port = config.paying_port;
@@ -472,6 +489,13 @@ std::string switch_node::receipt_key() const {
   return r.public_key() + " (key_id " + r.key_id() + ")";
 }
 std::string switch_node::public_url() const { return impl_->context->public_base_url; }
+bool switch_node::tls() const { return impl_->tls.has_value(); }
+std::string switch_node::tls_fingerprint() const {
+  return impl_->tls ? impl_->tls->fingerprint_sha256 : std::string{};
+}
+std::string switch_node::tls_certificate_file() const {
+  return impl_->tls ? impl_->tls->certificate_file : std::string{};
+}
 std::string switch_node::data_directory() const {
   return std::filesystem::absolute(impl_->config.data_dir).lexically_normal().string();
 }

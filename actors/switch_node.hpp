@@ -36,6 +36,9 @@ class switch_node {
   std::uint16_t billing_port() const;
   std::uint16_t paying_port() const;
   std::string public_url() const;
+  bool tls() const;                          // the billing and paying ports speak TLS
+  std::string tls_fingerprint() const;       // "AB:CD:..." (SHA-256), "" without TLS
+  std::string tls_certificate_file() const;  // "" without TLS
   std::string data_directory() const;
   std::string receipt_key() const;  // "<base64url public key> (key_id <id>)"
   const storage::ledger_store& ledger() const;

@@ -44,6 +44,7 @@ outcome run_demo_payment(const demo_options& o, std::ostream& out) {
   client_options billing_options;
   billing_options.host = o.host;
   billing_options.port = o.billing_port;
+  billing_options.tls = o.tls;
   auto billing = terminal_session::connect(billing_options);
   if (!billing)
     return fail("billing terminal cannot connect: " + std::string(to_string(billing.error())));
@@ -68,6 +69,7 @@ outcome run_demo_payment(const demo_options& o, std::ostream& out) {
   client_options handset_options;
   handset_options.host = o.host;
   handset_options.port = o.paying_port;
+  handset_options.tls = o.tls;
   handset_options.headers.emplace_back(o.msisdn_header, o.msisdn);
   auto handset = terminal_session::connect(handset_options);
   if (!handset) return fail("handset cannot connect: " + std::string(to_string(handset.error())));

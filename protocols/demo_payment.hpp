@@ -6,6 +6,8 @@
 #include <ostream>
 #include <string>
 
+#include "protocols/terminal_client.hpp"
+
 namespace paysync::protocols {
 
 struct demo_options {
@@ -19,6 +21,7 @@ struct demo_options {
   std::int64_t amount_minor = 15000;
   std::string currency = "KES";
   std::chrono::milliseconds timeout{5000};
+  client_tls tls;  // both connections; `paysync serve --demo` pins the switch's certificate
 };
 
 struct demo_outcome {

@@ -78,14 +78,14 @@ std::string handset_identity::mac_of(std::string_view msisdn, std::string_view e
   return text;
 }
 
-std::string handset_identity::issue_cookie(std::string_view msisdn,
-                                           std::int64_t now_unix_ms) const {
+std::string handset_identity::issue_cookie(std::string_view msisdn, std::int64_t now_unix_ms,
+                                           bool secure) const {
   // Digits only, 8 to 15 of them.
   if (msisdn.empty() || normalize_msisdn(msisdn) != msisdn) return {};
   const auto expiry = std::to_string(now_unix_ms / 1000 + cookie_max_age_s);
   return std::string(cookie_name) + "=" + std::string(msisdn) + "." + expiry + "." +
          mac_of(msisdn, expiry) + "; Max-Age=" + std::to_string(cookie_max_age_s) +
-         "; Path=/; HttpOnly; SameSite=Strict";
+         "; Path=/; HttpOnly; SameSite=Strict" + (secure ? "; Secure" : "");
 }
 
 // The first valid paysync_msisdn cookie in a Cookie header ("a=b; c=d"; repeated

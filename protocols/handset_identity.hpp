@@ -56,8 +56,11 @@ class handset_identity {
   std::string gateway_msisdn(const peer_request& request) const;
 
   // A Set-Cookie header value carrying `msisdn` for cookie_max_age_s seconds:
-  // HttpOnly, SameSite=Strict, Path=/. "" when `msisdn` is not 8 to 15 digits.
-  std::string issue_cookie(std::string_view msisdn, std::int64_t now_unix_ms) const;
+  // HttpOnly, SameSite=Strict, Path=/, and Secure when `secure` (the page came
+  // over TLS, so the browser must never send it in plaintext). "" when
+  // `msisdn` is not 8 to 15 digits.
+  std::string issue_cookie(std::string_view msisdn, std::int64_t now_unix_ms,
+                           bool secure = false) const;
 
  private:
   std::string mac_of(std::string_view msisdn, std::string_view expiry) const;

@@ -3,6 +3,7 @@
 # code in ws_client.cpp; nothing else includes Beast.
 target_sources(paysync_protocols PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/ws_listener.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/tls_context.cpp
   ${CMAKE_CURRENT_LIST_DIR}/ws_client.cpp
   ${CMAKE_CURRENT_LIST_DIR}/terminal_cli.cpp)
 target_link_libraries(paysync_protocols PRIVATE Boost::program_options)

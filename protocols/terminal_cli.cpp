@@ -17,6 +17,7 @@
 
 #include "protocols/terminal_auth.hpp"
 #include "protocols/terminal_client.hpp"
+#include "protocols/tls_context.hpp"
 
 namespace paysync::protocols {
 
@@ -157,6 +158,7 @@ std::variant<cli_options, int> parse_options(int argc, char** argv) {
   unsigned timeout_ms = 0;
   unsigned linger_ms = 0;
   std::string key_file;
+  client_tls tls;
   po::options_description described{
       "paysync terminal: send JSON messages (one per line on stdin) over a WebSocket\n"
       "and print every frame: \"> \" sent, \"< \" received.\n\nOptions"};
@@ -173,7 +175,16 @@ std::variant<cli_options, int> parse_options(int argc, char** argv) {
        "after input ends, wait this long for more frames")  //
       ("key-file", po::value(&key_file),
        "the terminal's secret key (paysync terminal-key new): a `challenge` is answered "
-       "with the signed hello at once");
+       "with the signed hello at once")                                    //
+      ("tls", po::bool_switch(&tls.enabled), "connect over TLS (wss://)")  //
+      ("ca-file", po::value(&tls.ca_file),
+       "with --tls: trust the certificates in this PEM file instead of the system's CAs; the "
+       "switch's self-signed one is <data-dir>/tls/cert.pem")  //
+      ("pin-sha256", po::value(&tls.pin_sha256),
+       "with --tls: accept only the certificate with this SHA-256 fingerprint (the switch "
+       "prints it when it starts)")  //
+      ("insecure", po::bool_switch(&tls.insecure),
+       "with --tls: accept any certificate (for tests; anyone on the path can read along)");
   po::variables_map vm;
   try {
     po::store(po::parse_command_line(argc, argv, described), vm);
@@ -190,7 +201,16 @@ std::variant<cli_options, int> parse_options(int argc, char** argv) {
     std::cerr << "paysync terminal: --port must be between 1 and 65535\n";
     return 2;
   }
+  if (!tls.enabled && (!tls.ca_file.empty() || !tls.pin_sha256.empty() || tls.insecure)) {
+    std::cerr << "paysync terminal: --ca-file, --pin-sha256 and --insecure need --tls\n";
+    return 2;
+  }
+  if (!tls.pin_sha256.empty() && normalize_fingerprint(tls.pin_sha256).empty()) {
+    std::cerr << "paysync terminal: --pin-sha256 wants 64 hex digits (colons allowed)\n";
+    return 2;
+  }
   cli_options out;
+  out.client.tls = tls;
   out.client.host = host;
   out.client.port = static_cast<std::uint16_t>(port);
   out.client.target = target;
@@ -226,8 +246,12 @@ int run_terminal_cli(int argc, char** argv) {
 
   auto session = terminal_session::connect(options.client);
   if (!session) {
-    std::cerr << "paysync terminal: cannot connect to ws://" << options.client.host << ':'
+    std::cerr << "paysync terminal: cannot connect to "
+              << (options.client.tls.enabled ? "wss://" : "ws://") << options.client.host << ':'
               << options.client.port << options.client.target << ": " << to_string(session.error())
+              << (session.error() == client_error::tls_failed
+                      ? " (the line above says why; see --ca-file, --pin-sha256)"
+                      : "")
               << '\n';
     return 1;
   }

@@ -5,7 +5,8 @@ namespace paysync::protocols {
 // `paysync terminal`: a line-oriented WebSocket terminal, for trying the switch
 // by hand and for scripts. argv[0] is the command's name; options follow (see
 // --help): --host, --port, --target, --header NAME:VALUE (repeatable),
-// --timeout-ms, --linger-ms.
+// --timeout-ms, --linger-ms, --key-file; --tls with --ca-file, --pin-sha256 or
+// --insecure for wss://.
 //
 // Reads one JSON message per line from standard input and sends each, adding
 // "ref" when absent (a line that is not a JSON object is sent as it is, with a

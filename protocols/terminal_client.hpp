@@ -22,7 +22,8 @@ enum class client_error : std::uint8_t {
   timeout,
   closed,  // the switch closed the connection
   io_error,
-  bad_json,  // a text frame from the switch was not a JSON object
+  bad_json,    // a text frame from the switch was not a JSON object
+  tls_failed,  // TCP up, TLS handshake failed: untrusted or unpinned certificate, no TLS there
 };
 std::string_view to_string(client_error e) noexcept;
 template <class T>
@@ -30,6 +31,15 @@ using client_result = boost::system::result<T, client_error>;
 // Lets client_result<T>::value() throw (a std::runtime_error naming the error)
 // instead of failing to compile; found by argument-dependent lookup.
 [[noreturn]] void throw_exception_from_error(client_error e, const boost::source_location& loc);
+
+// TLS towards the switch (wss://). With none of ca_file, pin_sha256 and
+// insecure the system's trusted CAs verify the certificate and its name.
+struct client_tls {
+  bool enabled = false;
+  std::string ca_file;     // PEM: trust these CAs (a self-signed certificate is its own CA)
+  std::string pin_sha256;  // accept exactly the certificate with this SHA-256 fingerprint
+  bool insecure = false;   // accept any certificate: for tests, never for payments
+};
 
 struct client_options {
   std::string host = "127.0.0.1";
@@ -41,6 +51,7 @@ struct client_options {
   std::chrono::milliseconds connect_timeout{5000};  // resolve + connect + upgrade
   // Bounds each send; after a send timed out the client is unusable.
   std::chrono::milliseconds send_timeout{5000};
+  client_tls tls;
 };
 
 // A blocking WebSocket client for one connection: used by the CLI, the demo and

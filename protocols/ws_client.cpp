@@ -4,19 +4,25 @@
 // stack: an operation left pending by a timeout (a read) stays valid and the
 // next call picks up its result.
 
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/beast/core.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <optional>
 #include <stdexcept>
+#include <type_traits>
 
 #include "protocols/terminal_client.hpp"
+#include "protocols/tls_context.hpp"
 
 namespace paysync::protocols {
 
@@ -24,6 +30,7 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace websocket = beast::websocket;
 namespace net = boost::asio;
+namespace ssl = net::ssl;
 using tcp = net::ip::tcp;
 using error_code = beast::error_code;
 using clock_type = std::chrono::steady_clock;
@@ -44,6 +51,8 @@ std::string_view to_string(client_error e) noexcept {
       return "io_error";
     case client_error::bad_json:
       return "bad_json";
+    case client_error::tls_failed:
+      return "tls_failed";
   }
   return "unknown";
 }
@@ -63,9 +72,17 @@ bool is_closed_error(const error_code& ec) {
          ec == net::error::not_connected;
 }
 
+using tls_stream = beast::ssl_stream<beast::tcp_stream>;
+
+// A client over beast::tcp_stream (ws://) or tls_stream (wss://).
+template <class NextLayer>
 class client_impl final : public ws_client {
+  static constexpr bool is_tls = std::is_same_v<NextLayer, tls_stream>;
+
  public:
-  explicit client_impl(const client_options& options) : options_(options) {}
+  // `tls`: the client context for a tls_stream, nullptr for a tcp_stream.
+  client_impl(const client_options& options, std::shared_ptr<ssl::context> tls)
+      : options_(options), tls_(std::move(tls)), ws_(make_stream(io_, tls_.get())) {}
 
   ~client_impl() override {
     error_code ignored;
@@ -95,6 +112,9 @@ class client_impl final : public ws_client {
     tcp_layer.expires_never();
     error_code ignored;
     tcp_layer.socket().set_option(tcp::no_delay(true), ignored);  // small frames: no Nagle delay
+    if constexpr (is_tls) {
+      if (auto shaken = tls_handshake(deadline); !shaken) return shaken;
+    }
     websocket::stream_base::timeout timeouts{};
     timeouts.handshake_timeout = std::max(
         std::chrono::milliseconds{1},
@@ -172,6 +192,60 @@ class client_impl final : public ws_client {
   std::uint16_t close_code() const noexcept override { return close_code_; }
 
  private:
+  static websocket::stream<NextLayer> make_stream(net::io_context& io, ssl::context* tls) {
+    if constexpr (is_tls) {
+      return websocket::stream<NextLayer>(io, *tls);
+    } else {
+      (void)tls;
+      return websocket::stream<NextLayer>(io);
+    }
+  }
+
+  // Verifies the switch's certificate by its pin, by the CAs and host name, or
+  // (insecure) not at all, then runs the TLS handshake within the deadline.
+  client_result<void> tls_handshake(clock_type::time_point deadline) {
+    auto& stream = ws_.next_layer();
+    const auto& tls = options_.tls;
+    error_code ec;
+    net::ip::make_address(options_.host, ec);
+    const bool numeric_host = !ec;  // an IP address is never sent as SNI
+    if (!numeric_host) SSL_set_tlsext_host_name(stream.native_handle(), options_.host.c_str());
+    if (!tls.pin_sha256.empty()) {
+      // With a pin neither the chain nor the name matters: only the leaf's hash.
+      stream.set_verify_mode(ssl::verify_peer);
+      stream.set_verify_callback([this](bool, ssl::verify_context& vc) {
+        X509_STORE_CTX* store = vc.native_handle();
+        if (X509_STORE_CTX_get_error_depth(store) != 0) return true;
+        seen_fingerprint_ = sha256_fingerprint(X509_STORE_CTX_get_current_cert(store));
+        return normalize_fingerprint(seen_fingerprint_) ==
+               normalize_fingerprint(options_.tls.pin_sha256);
+      });
+    } else if (tls.insecure) {
+      stream.set_verify_mode(ssl::verify_none);
+    } else {
+      stream.set_verify_mode(ssl::verify_peer);
+      stream.set_verify_callback(ssl::host_name_verification(options_.host));
+    }
+    beast::get_lowest_layer(ws_).expires_at(deadline);
+    op_ = {};
+    stream.async_handshake(ssl::stream_base::client, [this](error_code handshake_ec) {
+      op_.ec = handshake_ec;
+      op_.done = true;
+    });
+    if (!wait_or_abort(deadline + std::chrono::milliseconds{100})) return client_error::timeout;
+    beast::get_lowest_layer(ws_).expires_never();
+    if (op_.ec == beast::error::timeout) return client_error::timeout;
+    if (op_.ec) {
+      detail_ = "TLS handshake failed: " + op_.ec.message();
+      if (!tls.pin_sha256.empty() && !seen_fingerprint_.empty()) {
+        detail_ += "; the certificate's SHA-256 fingerprint is " + seen_fingerprint_ +
+                   ", not the pinned " + tls.pin_sha256;
+      }
+      return client_error::tls_failed;
+    }
+    return {};
+  }
+
   client_result<tcp::resolver::results_type> resolve(clock_type::time_point deadline) {
     error_code ec;
     auto address = net::ip::make_address(options_.host, ec);
@@ -266,8 +340,10 @@ class client_impl final : public ws_client {
   }
 
   const client_options options_;
+  const std::shared_ptr<ssl::context> tls_;  // outlives ws_
   net::io_context io_{1};
-  websocket::stream<beast::tcp_stream> ws_{io_};
+  websocket::stream<NextLayer> ws_;
+  std::string seen_fingerprint_;  // of the switch's certificate, when pinning
   websocket::response_type handshake_response_;
   beast::flat_buffer buffer_;
   std::string detail_;
@@ -287,14 +363,50 @@ class client_impl final : public ws_client {
 
 }  // namespace
 
-client_result<std::unique_ptr<ws_client>> ws_client::connect(const client_options& options) {
-  auto client = std::make_unique<client_impl>(options);
+namespace {
+
+template <class NextLayer>
+client_result<std::unique_ptr<ws_client>> open_client(const client_options& options,
+                                                      std::shared_ptr<ssl::context> tls) {
+  auto client = std::make_unique<client_impl<NextLayer>>(options, std::move(tls));
   if (auto opened = client->open(); !opened) {
     spdlog::info("terminal: cannot connect to {}:{}{}: {} {}", options.host, options.port,
                  options.target, to_string(opened.error()), client->detail());
     return opened.error();
   }
   return std::unique_ptr<ws_client>(std::move(client));
+}
+
+// TLS 1.2 at least, trusting --ca-file or the system's CAs. Errors are
+// logged with their reason, as open_client logs its own.
+client_result<std::shared_ptr<ssl::context>> client_context(const client_tls& tls) {
+  auto ctx = std::make_shared<ssl::context>(ssl::context::tls_client);
+  SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
+  if (!tls.pin_sha256.empty() && normalize_fingerprint(tls.pin_sha256).empty()) {
+    spdlog::info("terminal: the pin \"{}\" is not a SHA-256 fingerprint (64 hex digits)",
+                 tls.pin_sha256);
+    return client_error::tls_failed;
+  }
+  error_code ec;
+  if (!tls.ca_file.empty()) {
+    ctx->load_verify_file(tls.ca_file, ec);
+    if (ec) {
+      spdlog::info("terminal: cannot use the CA file {}: {}", tls.ca_file, ec.message());
+      return client_error::tls_failed;
+    }
+  } else {
+    ctx->set_default_verify_paths(ec);  // no system CAs: every handshake fails, and says why
+  }
+  return ctx;
+}
+
+}  // namespace
+
+client_result<std::unique_ptr<ws_client>> ws_client::connect(const client_options& options) {
+  if (!options.tls.enabled) return open_client<beast::tcp_stream>(options, nullptr);
+  auto ctx = client_context(options.tls);
+  if (!ctx) return ctx.error();
+  return open_client<tls_stream>(options, std::move(*ctx));
 }
 
 // ---- terminal_session --------------------------------------------------------

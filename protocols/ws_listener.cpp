@@ -23,12 +23,14 @@
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
 #include <cctype>
 #include <cerrno>
 #include <list>
 #include <mutex>
 #include <optional>
+#include <type_traits>
 #include <unordered_map>
 
 namespace paysync::protocols {
@@ -37,6 +39,7 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace websocket = beast::websocket;
 namespace net = boost::asio;
+namespace ssl = net::ssl;
 using tcp = net::ip::tcp;
 using error_code = beast::error_code;
 
@@ -78,6 +81,7 @@ std::string_view to_string(listen_error e) noexcept {
 namespace {
 
 class listener_impl;
+class tls_detector;
 
 // Connection ids are unique in the process, across listeners.
 std::atomic<std::uint64_t> next_connection_id{1};
@@ -106,12 +110,23 @@ std::string lower(std::string_view s) {
   return out;
 }
 
+using plain_stream = beast::tcp_stream;
+using tls_stream = beast::ssl_stream<beast::tcp_stream>;
+template <class Stream>
+constexpr bool is_tls = std::is_same_v<Stream, tls_stream>;
+
 // One TCP connection: reads HTTP requests until one is a WebSocket upgrade,
 // then speaks WebSocket. Every member below is touched only on the strand.
-class session final : public std::enable_shared_from_this<session> {
+// `Stream` is plain_stream or tls_stream; both serve the same HTTP and
+// WebSocket, so a plaintext session costs what it did before TLS existed.
+template <class Stream>
+class session final : public std::enable_shared_from_this<session<Stream>> {
  public:
-  session(std::shared_ptr<listener_impl> owner, std::uint64_t id, tcp::socket&& socket,
-          tcp::endpoint remote);
+  // `buffer`: bytes already read while detecting TLS. `tls` is the server
+  // context for a tls_stream and nothing for a plain_stream.
+  template <class... Tls>
+  session(std::shared_ptr<listener_impl> owner, std::uint64_t id, beast::tcp_stream&& stream,
+          tcp::endpoint remote, beast::flat_buffer buffer, Tls&... tls);
   ~session();
   session(const session&) = delete;
   session& operator=(const session&) = delete;
@@ -120,18 +135,26 @@ class session final : public std::enable_shared_from_this<session> {
 
   // Any thread.
   void run() {
-    net::dispatch(strand_, [self = shared_from_this()] { self->do_http_read(); });
+    net::dispatch(strand_, [self = this->shared_from_this()] {
+      if constexpr (is_tls<Stream>) {
+        self->do_tls_handshake();
+      } else {
+        self->do_http_read();
+      }
+    });
   }
+  // Plaintext on a port that requires TLS: every request gets HTTP 426.
+  void refuse_plaintext() noexcept { refuse_plaintext_ = true; }
   void post_send(std::string frame) {
-    net::post(strand_, [self = shared_from_this(), f = std::move(frame)]() mutable {
+    net::post(strand_, [self = this->shared_from_this(), f = std::move(frame)]() mutable {
       self->enqueue(std::move(f));
     });
   }
   void post_close() {
-    net::post(strand_, [self = shared_from_this()] { self->request_close(); });
+    net::post(strand_, [self = this->shared_from_this()] { self->request_close(); });
   }
   void post_shutdown() {
-    net::post(strand_, [self = shared_from_this()] { self->shutdown(); });
+    net::post(strand_, [self = this->shared_from_this()] { self->shutdown(); });
   }
 
  private:
@@ -139,11 +162,17 @@ class session final : public std::enable_shared_from_this<session> {
 
   const listener_options& opts() const noexcept;
 
+  // TLS phase (tls_stream only).
+  void do_tls_handshake();
+  void on_tls_handshake(error_code ec, std::size_t bytes_used);
+
   // HTTP phase.
   void do_http_read();
   void on_http_read(error_code ec, std::size_t bytes);
   void serve_http(const http::request<http::string_body>& req, const peer_request& peer);
-  void write_response(unsigned status, std::string_view text, bool keep_alive);
+  void write_response(unsigned status, std::string_view text, bool keep_alive,
+                      std::string_view upgrade = {});
+  void refuse_with_426(const http::request<http::string_body>& req);
   void on_response_written(bool keep_alive, error_code ec, std::size_t bytes);
   peer_request make_peer(const http::request<http::string_body>& req) const;
 
@@ -167,7 +196,7 @@ class session final : public std::enable_shared_from_this<session> {
   std::shared_ptr<listener_impl> owner_;
   const std::uint64_t id_;
   net::any_io_executor strand_;
-  websocket::stream<beast::tcp_stream> ws_;
+  websocket::stream<Stream> ws_;
   tcp::endpoint remote_;
   beast::flat_buffer buffer_;  // HTTP bytes, then one WebSocket message; freed when idle
   std::unique_ptr<http::request_parser<http::string_body>> parser_;
@@ -183,11 +212,14 @@ class session final : public std::enable_shared_from_this<session> {
   bool discarding_ = false;
   bool torn_down_ = false;  // socket closed by us: deliver nothing more
   bool slot_held_ = false;
+  bool refuse_plaintext_ = false;
 };
 
+template <class Stream>
 class connection_proxy final : public ws_connection {
  public:
-  connection_proxy(std::weak_ptr<session> s, std::uint64_t id) : session_(std::move(s)), id_(id) {}
+  connection_proxy(std::weak_ptr<session<Stream>> s, std::uint64_t id)
+      : session_(std::move(s)), id_(id) {}
   void send_text(std::string frame) override {
     if (auto s = session_.lock()) s->post_send(std::move(frame));
   }
@@ -197,7 +229,7 @@ class connection_proxy final : public ws_connection {
   std::uint64_t id() const noexcept override { return id_; }
 
  private:
-  const std::weak_ptr<session> session_;
+  const std::weak_ptr<session<Stream>> session_;
   const std::uint64_t id_;
 };
 
@@ -242,15 +274,19 @@ class listener_impl final : public ws_listener, public std::enable_shared_from_t
   }
 
   void stop_all() override {
-    std::vector<std::weak_ptr<session>> sessions;
+    std::vector<std::weak_ptr<session<plain_stream>>> plain;
+    std::vector<std::weak_ptr<session<tls_stream>>> secure;
     {
       std::lock_guard lock{mutex_};
       if (stopped_) return;
       stopped_ = true;
-      sessions.reserve(sessions_.size());
-      for (auto& [id, s] : sessions_) sessions.push_back(s);
+      plain.reserve(plain_sessions_.size());
+      for (auto& [id, s] : plain_sessions_) plain.push_back(s);
+      secure.reserve(tls_sessions_.size());
+      for (auto& [id, s] : tls_sessions_) secure.push_back(s);
     }
-    spdlog::info("{}: stopping, closing {} connections", options_.name, sessions.size());
+    spdlog::info("{}: stopping, closing {} connections", options_.name,
+                 plain.size() + secure.size());
     // Refuse new connections now, from this thread: on Linux shutdown() takes a
     // listening socket out of LISTEN (new SYNs get a reset) and fails the pending
     // accept. The acceptor object itself is closed on its strand.
@@ -260,7 +296,10 @@ class listener_impl final : public ws_listener, public std::enable_shared_from_t
       self->acceptor_.close(ignored);
       self->backoff_timer_.cancel();
     });
-    for (auto& weak : sessions) {
+    for (auto& weak : plain) {
+      if (auto s = weak.lock()) s->post_shutdown();
+    }
+    for (auto& weak : secure) {
       if (auto s = weak.lock()) s->post_shutdown();
     }
   }
@@ -281,9 +320,22 @@ class listener_impl final : public ws_listener, public std::enable_shared_from_t
     return true;
   }
   void release_slot() noexcept { connections_.fetch_sub(1, std::memory_order_relaxed); }
+  template <class Stream>
   void unregister(std::uint64_t id) {
     std::lock_guard lock{mutex_};
-    sessions_.erase(id);
+    sessions_of<Stream>().erase(id);
+  }
+
+  // Registers a new session for stop_all() and starts it; when the listener
+  // has stopped meanwhile the session is dropped (its socket closes with it).
+  template <class Stream>
+  void adopt(const std::shared_ptr<session<Stream>>& s, std::uint64_t id) {
+    {
+      std::lock_guard lock{mutex_};
+      if (stopped_) return;
+      sessions_of<Stream>().emplace(id, s);
+    }
+    s->run();
   }
 
  private:
@@ -294,28 +346,7 @@ class listener_impl final : public ws_listener, public std::enable_shared_from_t
                            });
   }
 
-  void on_accept(error_code ec, tcp::socket socket) {
-    if (ec) {
-      if (ec == net::error::operation_aborted || stopped()) return;
-      return retry_accept(ec);
-    }
-    backoff_ = {};
-    error_code remote_ec;
-    socket.set_option(tcp::no_delay(true), remote_ec);  // small frames: no Nagle delay
-    auto remote = socket.remote_endpoint(remote_ec);
-    if (remote_ec) {  // the peer left before we saw it
-      return do_accept();
-    }
-    const auto id = next_connection_id.fetch_add(1, std::memory_order_relaxed);
-    auto s = std::make_shared<session>(shared_from_this(), id, std::move(socket), remote);
-    {
-      std::lock_guard lock{mutex_};
-      if (stopped_) return;  // the socket closes with `s`
-      sessions_.emplace(id, s);
-    }
-    s->run();
-    do_accept();
-  }
+  void on_accept(error_code ec, tcp::socket socket);
 
   // Out of descriptors or memory: wait, then try again (never spin). A failure
   // tied to one connection (it was aborted before we took it): accept again now.
@@ -352,46 +383,159 @@ class listener_impl final : public ws_listener, public std::enable_shared_from_t
   std::uint16_t bound_port_ = 0;
   std::atomic<std::size_t> connections_{0};
   mutable std::mutex mutex_;
-  bool stopped_ = false;                                                // guarded by mutex_
-  std::unordered_map<std::uint64_t, std::weak_ptr<session>> sessions_;  // guarded by mutex_
+  bool stopped_ = false;  // guarded by mutex_
+  // Guarded by mutex_. Two maps, so a plaintext session needs no virtual call.
+  std::unordered_map<std::uint64_t, std::weak_ptr<session<plain_stream>>> plain_sessions_;
+  std::unordered_map<std::uint64_t, std::weak_ptr<session<tls_stream>>> tls_sessions_;
+
+  template <class Stream>
+  auto& sessions_of() {
+    if constexpr (is_tls<Stream>) {
+      return tls_sessions_;
+    } else {
+      return plain_sessions_;
+    }
+  }
 };
+
+// ---- TLS detection -----------------------------------------------------------
+
+// With TLS on, each accepted connection first waits for its first bytes: a
+// TLS ClientHello makes a tls_stream session, anything else a plain_stream
+// one (refused with HTTP 426 when TLS is required). The bytes read while
+// detecting go to the session, which parses them as TLS or HTTP.
+class tls_detector final : public std::enable_shared_from_this<tls_detector> {
+ public:
+  tls_detector(std::shared_ptr<listener_impl> owner, std::uint64_t id, tcp::socket&& socket,
+               tcp::endpoint remote)
+      : owner_(std::move(owner)), id_(id), stream_(std::move(socket)), remote_(remote) {}
+
+  void run() {
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+      self->stream_.expires_after(self->owner_->options().handshake_timeout);
+      beast::async_detect_ssl(self->stream_, self->buffer_,
+                              beast::bind_front_handler(&tls_detector::on_detect, self));
+    });
+  }
+
+ private:
+  void on_detect(error_code ec, bool tls) {
+    if (ec) return;  // the peer left or stayed silent; the socket closes with this object
+    stream_.expires_never();
+    if (tls) {
+      auto s = std::make_shared<session<tls_stream>>(owner_, id_, std::move(stream_), remote_,
+                                                     std::move(buffer_), *owner_->options().tls);
+      return owner_->adopt(s, id_);
+    }
+    auto s = std::make_shared<session<plain_stream>>(owner_, id_, std::move(stream_), remote_,
+                                                     std::move(buffer_));
+    if (owner_->options().tls_required) s->refuse_plaintext();
+    owner_->adopt(s, id_);
+  }
+
+  std::shared_ptr<listener_impl> owner_;
+  const std::uint64_t id_;
+  beast::tcp_stream stream_;
+  tcp::endpoint remote_;
+  beast::flat_buffer buffer_;
+};
+
+void listener_impl::on_accept(error_code ec, tcp::socket socket) {
+  if (ec) {
+    if (ec == net::error::operation_aborted || stopped()) return;
+    return retry_accept(ec);
+  }
+  backoff_ = {};
+  error_code remote_ec;
+  socket.set_option(tcp::no_delay(true), remote_ec);  // small frames: no Nagle delay
+  auto remote = socket.remote_endpoint(remote_ec);
+  if (remote_ec) {  // the peer left before we saw it
+    return do_accept();
+  }
+  const auto id = next_connection_id.fetch_add(1, std::memory_order_relaxed);
+  if (options_.tls) {
+    std::make_shared<tls_detector>(shared_from_this(), id, std::move(socket), remote)->run();
+  } else {
+    adopt(std::make_shared<session<plain_stream>>(shared_from_this(), id,
+                                                  beast::tcp_stream{std::move(socket)}, remote,
+                                                  beast::flat_buffer{}),
+          id);
+  }
+  do_accept();
+}
 
 // ---- session ---------------------------------------------------------------
 
-session::session(std::shared_ptr<listener_impl> owner, std::uint64_t id, tcp::socket&& socket,
-                 tcp::endpoint remote)
+template <class Stream>
+template <class... Tls>
+session<Stream>::session(std::shared_ptr<listener_impl> owner, std::uint64_t id,
+                         beast::tcp_stream&& stream, tcp::endpoint remote,
+                         beast::flat_buffer buffer, Tls&... tls)
     : owner_(std::move(owner)),
       id_(id),
-      strand_(socket.get_executor()),
-      ws_(std::move(socket)),
-      remote_(remote) {}
+      strand_(stream.get_executor()),
+      ws_(std::move(stream), tls...),
+      remote_(remote),
+      buffer_(std::move(buffer)) {}
 
-session::~session() {
+template <class Stream>
+session<Stream>::~session() {
   release_slot();
-  owner_->unregister(id_);
+  owner_->template unregister<Stream>(id_);
 }
 
-const listener_options& session::opts() const noexcept { return owner_->options(); }
+template <class Stream>
+const listener_options& session<Stream>::opts() const noexcept {
+  return owner_->options();
+}
 
-void session::release_slot() noexcept {
+template <class Stream>
+void session<Stream>::release_slot() noexcept {
   if (slot_held_) {
     slot_held_ = false;
     owner_->release_slot();
   }
 }
 
-void session::do_http_read() {
+template <class Stream>
+void session<Stream>::do_tls_handshake() {
+  if constexpr (is_tls<Stream>) {
+    beast::get_lowest_layer(ws_).expires_after(opts().handshake_timeout);
+    ws_.next_layer().async_handshake(
+        ssl::stream_base::server, buffer_.data(),
+        beast::bind_front_handler(&session::on_tls_handshake, this->shared_from_this()));
+  }
+}
+
+template <class Stream>
+void session<Stream>::on_tls_handshake(error_code ec, std::size_t bytes_used) {
+  if (ec) {  // not TLS after all, an old protocol version, or an untrusting client
+    spdlog::debug("{}: connection {}: TLS handshake failed: {}", opts().name, id_, ec.message());
+    error_code ignored;
+    beast::get_lowest_layer(ws_).socket().close(ignored);
+    return;
+  }
+  // A client sends nothing after its ClientHello before the handshake ends, so
+  // the handshake used every byte read while detecting; this frees the buffer.
+  (void)bytes_used;
+  buffer_ = beast::flat_buffer{};
+  do_http_read();
+}
+
+template <class Stream>
+void session<Stream>::do_http_read() {
   parser_ = std::make_unique<http::request_parser<http::string_body>>();
   parser_->header_limit(
       static_cast<std::uint32_t>(std::min<std::size_t>(opts().max_http_request_bytes, UINT32_MAX)));
   parser_->body_limit(opts().max_http_request_bytes);
   buffer_.max_size(opts().max_http_request_bytes);
   beast::get_lowest_layer(ws_).expires_after(opts().handshake_timeout);
-  http::async_read(beast::get_lowest_layer(ws_), buffer_, *parser_,
-                   beast::bind_front_handler(&session::on_http_read, shared_from_this()));
+  http::async_read(ws_.next_layer(), buffer_, *parser_,
+                   beast::bind_front_handler(&session::on_http_read, this->shared_from_this()));
 }
 
-void session::on_http_read(error_code ec, std::size_t) {
+template <class Stream>
+void session<Stream>::on_http_read(error_code ec, std::size_t) {
   if (ec == http::error::header_limit || ec == http::error::buffer_overflow) {
     return write_response(431, "request header fields too large\n", false);
   }
@@ -407,17 +551,20 @@ void session::on_http_read(error_code ec, std::size_t) {
   }
   auto req = parser_->release();
   parser_.reset();
+  if (refuse_plaintext_) return refuse_with_426(req);
   const auto peer = make_peer(req);
   if (websocket::is_upgrade(req)) return upgrade(std::move(req), peer);
   serve_http(req, peer);
 }
 
-peer_request session::make_peer(const http::request<http::string_body>& req) const {
+template <class Stream>
+peer_request session<Stream>::make_peer(const http::request<http::string_body>& req) const {
   peer_request peer;
   peer.method = std::string(req.method_string());
   peer.target = std::string(req.target());
   peer.remote_address = remote_.address().to_string();
   peer.remote_port = remote_.port();
+  peer.secure = is_tls<Stream>;
   for (const auto& field : req) {
     auto name = lower(field.name_string());
     auto [it, inserted] = peer.headers.try_emplace(std::move(name), field.value());
@@ -429,7 +576,9 @@ peer_request session::make_peer(const http::request<http::string_body>& req) con
   return peer;
 }
 
-void session::serve_http(const http::request<http::string_body>& req, const peer_request& peer) {
+template <class Stream>
+void session<Stream>::serve_http(const http::request<http::string_body>& req,
+                                 const peer_request& peer) {
   http_response answer;
   const auto& on_http = owner_->callbacks().on_http;
   if (!on_http) {
@@ -458,29 +607,53 @@ void session::serve_http(const http::request<http::string_body>& req, const peer
   }
   const bool keep_alive = res.keep_alive();
   beast::get_lowest_layer(ws_).expires_after(opts().handshake_timeout);
-  http::async_write(
-      beast::get_lowest_layer(ws_), res,
-      beast::bind_front_handler(&session::on_response_written, shared_from_this(), keep_alive));
+  http::async_write(ws_.next_layer(), res,
+                    beast::bind_front_handler(&session::on_response_written,
+                                              this->shared_from_this(), keep_alive));
+}
+
+// A port that requires TLS answers plaintext HTTP, a WebSocket upgrade
+// included, with 426 and where to go instead (RFC 9110, section 15.5.22).
+template <class Stream>
+void session<Stream>::refuse_with_426(const http::request<http::string_body>& req) {
+  std::string text = "this port speaks TLS only: use https:// (or wss:// for WebSocket)";
+  const auto host = req[http::field::host];
+  const bool plain_host =
+      !host.empty() && host.size() <= 255 &&
+      std::all_of(host.begin(), host.end(), [](unsigned char c) {
+        return std::isalnum(c) || c == '.' || c == '-' || c == ':' || c == '[' || c == ']';
+      });
+  if (plain_host) {
+    const auto scheme = websocket::is_upgrade(req) ? "wss://" : "https://";
+    text += ", here " + std::string(scheme) + std::string(host) +
+            (req.target().size() <= 2048 ? std::string(req.target()) : std::string("/"));
+  }
+  text += "\n";
+  write_response(426, text, false, "TLS/1.2, HTTP/1.1");
 }
 
 // A short text answer; with keep_alive false the connection closes after it.
-void session::write_response(unsigned status, std::string_view text, bool keep_alive) {
+template <class Stream>
+void session<Stream>::write_response(unsigned status, std::string_view text, bool keep_alive,
+                                     std::string_view upgrade) {
   parser_.reset();
   response_ =
       std::make_unique<http::response<http::string_body>>(static_cast<http::status>(status), 11);
   auto& res = *response_;
   res.set(http::field::server, "paysync");
   res.set(http::field::content_type, "text/plain; charset=utf-8");
+  if (!upgrade.empty()) res.set(http::field::upgrade, upgrade);
   res.keep_alive(keep_alive);
   res.body() = std::string(text);
   res.prepare_payload();
   beast::get_lowest_layer(ws_).expires_after(opts().handshake_timeout);
-  http::async_write(
-      beast::get_lowest_layer(ws_), res,
-      beast::bind_front_handler(&session::on_response_written, shared_from_this(), keep_alive));
+  http::async_write(ws_.next_layer(), res,
+                    beast::bind_front_handler(&session::on_response_written,
+                                              this->shared_from_this(), keep_alive));
 }
 
-void session::on_response_written(bool keep_alive, error_code ec, std::size_t) {
+template <class Stream>
+void session<Stream>::on_response_written(bool keep_alive, error_code ec, std::size_t) {
   response_.reset();
   release_slot();
   if (!ec && keep_alive && !owner_->stopped()) return do_http_read();
@@ -490,7 +663,8 @@ void session::on_response_written(bool keep_alive, error_code ec, std::size_t) {
   socket.close(ignored);
 }
 
-void session::upgrade(http::request<http::string_body> req, const peer_request& peer) {
+template <class Stream>
+void session<Stream>::upgrade(http::request<http::string_body> req, const peer_request& peer) {
   if (owner_->stopped()) return write_response(503, "shutting down\n", false);
   if (!owner_->try_reserve_slot()) {
     spdlog::debug("{}: connection {} refused: {} connections open", opts().name, id_,
@@ -501,7 +675,8 @@ void session::upgrade(http::request<http::string_body> req, const peer_request& 
   std::shared_ptr<ws_handler> handler;
   if (const auto& on_connect = owner_->callbacks().on_connect) {
     try {
-      handler = on_connect(std::make_shared<connection_proxy>(weak_from_this(), id_), peer);
+      handler =
+          on_connect(std::make_shared<connection_proxy<Stream>>(this->weak_from_this(), id_), peer);
     } catch (const std::exception& e) {
       spdlog::error("{}: on_connect threw: {}", opts().name, e.what());
     }
@@ -529,10 +704,11 @@ void session::upgrade(http::request<http::string_body> req, const peer_request& 
   ws_.set_option(websocket::stream_base::decorator(
       [](websocket::response_type& res) { res.set(http::field::server, "paysync"); }));
   ws_.read_message_max(opts().hard_frame_bytes);
-  ws_.async_accept(req, beast::bind_front_handler(&session::on_accept, shared_from_this()));
+  ws_.async_accept(req, beast::bind_front_handler(&session::on_accept, this->shared_from_this()));
 }
 
-void session::on_accept(error_code ec) {
+template <class Stream>
+void session<Stream>::on_accept(error_code ec) {
   if (ec) return finish(reason_.value_or(close_reason::io_error));
   phase_ = phase::open;
   spdlog::debug("{}: connection {} open from {}:{}", opts().name, id_,
@@ -545,7 +721,8 @@ void session::on_accept(error_code ec) {
   do_read();
 }
 
-void session::do_read() {
+template <class Stream>
+void session<Stream>::do_read() {
   // Beast allocates the read's buffer when the read starts, not when bytes
   // arrive, so a connection waiting for its next message holds whatever this
   // read prepares: 1.5 KB by default, on every idle terminal. Asking for a
@@ -553,10 +730,11 @@ void session::do_read() {
   // longer message is read with no limit (one more read for such a message).
   const std::size_t limit = ws_.is_message_done() ? first_read_bytes : 0;
   ws_.async_read_some(buffer_, limit,
-                      beast::bind_front_handler(&session::on_read, shared_from_this()));
+                      beast::bind_front_handler(&session::on_read, this->shared_from_this()));
 }
 
-void session::on_read(error_code ec, std::size_t) {
+template <class Stream>
+void session<Stream>::on_read(error_code ec, std::size_t) {
   if (ec) return finish(reason_.value_or(reason_for(ec)));
   if (torn_down_) return finish(reason_.value_or(close_reason::io_error));  // data raced our close
   if (discarding_) {
@@ -573,7 +751,8 @@ void session::on_read(error_code ec, std::size_t) {
   if (phase_ != phase::done) do_read();
 }
 
-void session::deliver_message() {
+template <class Stream>
+void session<Stream>::deliver_message() {
   try {
     if (discarding_) {
       discarding_ = false;
@@ -595,7 +774,8 @@ void session::deliver_message() {
   buffer_ = beast::flat_buffer{};  // idle connections hold no read buffer
 }
 
-void session::enqueue(std::string frame) {
+template <class Stream>
+void session<Stream>::enqueue(std::string frame) {
   if (phase_ == phase::http || phase_ == phase::done || close_requested_ || torn_down_) return;
   queued_bytes_ += frame.size();
   if (queued_bytes_ > opts().max_queued_bytes) {
@@ -607,14 +787,16 @@ void session::enqueue(std::string frame) {
   if (phase_ == phase::open && !writing_) do_write();
 }
 
-void session::do_write() {
+template <class Stream>
+void session<Stream>::do_write() {
   writing_ = true;
   ws_.text(true);
   ws_.async_write(net::buffer(queue_.front()),
-                  beast::bind_front_handler(&session::on_write, shared_from_this()));
+                  beast::bind_front_handler(&session::on_write, this->shared_from_this()));
 }
 
-void session::on_write(error_code ec, std::size_t) {
+template <class Stream>
+void session<Stream>::on_write(error_code ec, std::size_t) {
   writing_ = false;
   if (torn_down_ || phase_ == phase::done) return;
   if (ec) {
@@ -628,7 +810,8 @@ void session::on_write(error_code ec, std::size_t) {
   if (close_requested_) do_close();
 }
 
-void session::request_close() {
+template <class Stream>
+void session<Stream>::request_close() {
   if (phase_ == phase::http || phase_ == phase::closing || phase_ == phase::done ||
       close_requested_ || torn_down_) {
     return;
@@ -638,19 +821,22 @@ void session::request_close() {
   if (phase_ == phase::open && !writing_ && queue_.empty()) do_close();
 }
 
-void session::do_close() {
+template <class Stream>
+void session<Stream>::do_close() {
   phase_ = phase::closing;
   ws_.async_close(websocket::close_code::normal,
-                  beast::bind_front_handler(&session::on_close, shared_from_this()));
+                  beast::bind_front_handler(&session::on_close, this->shared_from_this()));
 }
 
-void session::on_close(error_code ec) {
+template <class Stream>
+void session<Stream>::on_close(error_code ec) {
   // The pending read completes once the peer's close frame arrives (or the
   // handshake timeout tears the connection down); it calls finish().
   if (ec && !torn_down_ && phase_ != phase::done) hard_close(close_reason::closed_by_server);
 }
 
-void session::shutdown() {
+template <class Stream>
+void session<Stream>::shutdown() {
   switch (phase_) {
     case phase::http: {
       error_code ignored;
@@ -669,7 +855,8 @@ void session::shutdown() {
 
 // Closes the socket without a close handshake; pending operations complete
 // with errors and the read (or accept) completion calls finish().
-void session::hard_close(close_reason why) {
+template <class Stream>
+void session<Stream>::hard_close(close_reason why) {
   if (torn_down_ || phase_ == phase::done) return;
   torn_down_ = true;
   reason_ = reason_.value_or(why);
@@ -678,7 +865,8 @@ void session::hard_close(close_reason why) {
   beast::get_lowest_layer(ws_).close();
 }
 
-void session::finish(close_reason why) {
+template <class Stream>
+void session<Stream>::finish(close_reason why) {
   if (phase_ == phase::done) return;
   phase_ = phase::done;
   queue_.clear();

@@ -14,7 +14,10 @@
 
 namespace boost::asio {
 class io_context;
+namespace ssl {
+class context;
 }
+}  // namespace boost::asio
 
 namespace paysync::protocols {
 
@@ -24,6 +27,7 @@ struct peer_request {
   std::string target;          // "/pay/m-kahawa/AbC..." including any query string
   std::string remote_address;  // "127.0.0.1" (IPv4 dotted or IPv6 text)
   std::uint16_t remote_port = 0;
+  bool secure = false;  // arrived over TLS
   // Names lower-cased; a repeated header's values are joined with ", ".
   std::map<std::string, std::string, std::less<>> headers;
 
@@ -94,6 +98,12 @@ struct listener_options {
   // No inbound traffic for this long -> ping; no answer for as long again -> closed.
   // Zero disables it.
   std::chrono::milliseconds idle_timeout{60000};
+  // TLS (tls_context.hpp). With a context every connection's first bytes
+  // decide: a TLS ClientHello is served over TLS, anything else as plaintext
+  // on the same port, or, with tls_required, refused: plaintext requests and
+  // upgrades get HTTP 426. Without a context the port speaks plaintext only.
+  std::shared_ptr<boost::asio::ssl::context> tls;
+  bool tls_required = false;
 };
 
 struct listener_callbacks {

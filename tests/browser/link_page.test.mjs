@@ -10,6 +10,10 @@
 //   PAYSYNC_DATA               the shared data (default /work/shared/data): the ORL faces the
 //                              face-challenge case enrols and answers with
 //
+// The switch runs with --tls required on its self-signed certificate: the page
+// is https://, its socket wss://; the browser context ignores that no CA signed
+// the certificate, and the billing terminal trusts <data-dir>/tls/cert.pem.
+//
 // Run: node link_page.test.mjs   (ctest: BrowserLinkPage.PaysFromThePhoneBrowser)
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
@@ -91,7 +95,7 @@ class Switch {
     this.dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'paysync-browser-'));
     this.log = [];
     const args = ['serve', '--data-dir', this.dataDir, '--billing-port', '0', '--paying-port', '0',
-      '--workers', '2', '--shards', '2',
+      '--workers', '2', '--shards', '2', '--tls', 'required',
       ...AUTH_RULES.flatMap((rule) => ['--auth-merchant-rule', rule])];
     // Every listener on an ephemeral port, so tests may run side by side.
     const help = execFileSync(BINARY, ['serve', '--help'], { encoding: 'utf8' });
@@ -128,6 +132,11 @@ class Switch {
     }
   }
 
+  // The self-signed certificate the switch made on its first start.
+  certificateFile() {
+    return path.join(this.dataDir, 'tls', 'cert.pem');
+  }
+
   // The secret key the switch wrote for a demo terminal on its first start.
   keyFile(terminal) {
     return path.join(this.dataDir, 'terminal-keys', `${terminal}.key`);
@@ -161,15 +170,16 @@ class Switch {
 // --- the billing terminal -----------------------------------------------------------
 
 class BillingTerminal {
-  constructor(port) {
-    this.url = `ws://127.0.0.1:${port}/`;
+  constructor(port, caFile) {
+    this.url = `wss://127.0.0.1:${port}/`;
+    this.ca = fs.readFileSync(caFile);  // the switch's self-signed certificate is its own CA
     this.inbox = [];
     this.waiters = [];
     this.nextRef = 1;
   }
 
   async connect() {
-    this.ws = new WebSocket(this.url);
+    this.ws = new WebSocket(this.url, { ca: this.ca });
     this.ws.on('message', (data) => {
       const msg = JSON.parse(data.toString());
       const i = this.waiters.findIndex((w) => w.match(msg));
@@ -252,6 +262,7 @@ async function newPhone(browser, options = {}) {
     hasTouch: true,
     locale: 'en-GB',
     timezoneId: 'Africa/Nairobi',
+    ignoreHTTPSErrors: true,  // self-signed: no CA vouches for the switch here
     ...options,
   });
   const page = await context.newPage();
@@ -470,16 +481,16 @@ let dawa;   // Duka la Dawa's terminal: payments need a biometric factor
 
 before(async () => {
   await paysync.start();
-  terminal = new BillingTerminal(paysync.billingPort);
+  terminal = new BillingTerminal(paysync.billingPort, paysync.certificateFile());
   await terminal.connect();
   const welcome = await terminal.identify(TERMINAL, paysync.keyFile(TERMINAL));
   merchant = welcome.merchant;
   assert.equal(merchant.id, 'm-kahawa');
-  mboga = new BillingTerminal(paysync.billingPort);
+  mboga = new BillingTerminal(paysync.billingPort, paysync.certificateFile());
   await mboga.connect();
   assert.equal((await mboga.identify('t-mboga-01', paysync.keyFile('t-mboga-01'))).merchant.id,
     'm-mboga');
-  dawa = new BillingTerminal(paysync.billingPort);
+  dawa = new BillingTerminal(paysync.billingPort, paysync.certificateFile());
   await dawa.connect();
   assert.equal((await dawa.identify('t-dawa-01', paysync.keyFile('t-dawa-01'))).merchant.id,
     'm-dawa');
@@ -497,7 +508,7 @@ after(async () => {
 test('BrowserLinkPage.PaysFromThePhoneBrowser', async (t) => {
   await t.test('pays from the link: merchant, amount, receipt', async () => {
     const opened = await terminal.request({ type: 'open', reference: 'browser-order-1' });
-    const linkPrefix = `http://127.0.0.1:${paysync.payingPort}/pay/m-kahawa/lk`;
+    const linkPrefix = `https://127.0.0.1:${paysync.payingPort}/pay/m-kahawa/lk`;
     assert.ok(opened.link.startsWith(linkPrefix), `unexpected link ${opened.link}`);
     const txn = opened.txn;
 
@@ -538,7 +549,7 @@ test('BrowserLinkPage.PaysFromThePhoneBrowser', async (t) => {
       assert.equal(headers['cache-control'], 'no-store');
       assert.match(headers['set-cookie'] ?? '',
         new RegExp(`^paysync_msisdn=${MSISDN}\\.\\d+\\.[A-Za-z0-9_-]{43}; Max-Age=900; ` +
-          'Path=/; HttpOnly; SameSite=Strict$'));
+          'Path=/; HttpOnly; SameSite=Strict; Secure$'));  // Secure: served over TLS
 
       await waitForState(phone, 'connecting');
       await snap(phone, 'connecting');
@@ -613,6 +624,7 @@ test('BrowserLinkPage.PaysFromThePhoneBrowser', async (t) => {
         assert.equal(cookies.length, 1);
         assert.equal(cookies[0].name, 'paysync_msisdn');
         assert.equal(cookies[0].httpOnly, true);
+        assert.equal(cookies[0].secure, true, 'served over TLS, the cookie is Secure');
         assert.equal(cookies[0].sameSite, 'Strict');
         await terminal.request({ type: 'cancel', txn: opened.txn, reason: 'the order was changed' });
         await waitForState(phone, 'cancelled');
@@ -726,7 +738,7 @@ test('BrowserLinkPage.PaysFromThePhoneBrowser', async (t) => {
       const frames = await recordSocket(phone);
       try {
         const response = await phone.page.goto(
-          `http://127.0.0.1:${paysync.payingPort}/pay/till/${merchant.till}`);
+          `https://127.0.0.1:${paysync.payingPort}/pay/till/${merchant.till}`);
         assert.equal(response.status(), 200);
         const headers = await response.allHeaders();
         assert.match(headers['content-security-policy'], /^default-src 'self'/);
@@ -778,7 +790,7 @@ test('BrowserLinkPage.PaysFromThePhoneBrowser', async (t) => {
   await t.test('a till no merchant has shows the unknown_merchant screen', async () => {
     const phone = await newPhone(browser, { extraHTTPHeaders: { 'X-MSISDN': MSISDN } });
     try {
-      await phone.page.goto(`http://127.0.0.1:${paysync.payingPort}/pay/till/999999`);
+      await phone.page.goto(`https://127.0.0.1:${paysync.payingPort}/pay/till/999999`);
       await waitForState(phone, 'error');
       assert.equal(await phone.page.getAttribute('body', 'data-error-code'), 'unknown_merchant');
       assert.equal(await text(phone, '[data-field="error-title"]'),

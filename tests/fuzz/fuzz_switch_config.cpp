@@ -28,7 +28,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     for (const auto& rule : config.auth_merchant_rules) {
       require(paysync::actors::parse_merchant_rule(rule).has_value(), "a rule was checked");
     }
-    (void)config.effective_public_url(8443);
+    require(config.tls == "auto" || config.tls == "required" || config.tls == "off",
+            "the TLS mode was checked");
+    require(config.tls_cert.empty() == config.tls_key.empty(), "certificate and key go together");
+    const auto url = config.effective_public_url(8443);
+    require(!config.public_url.empty() ||
+                url.rfind(config.tls_enabled() ? "https://" : "http://", 0) == 0,
+            "links are https with TLS");
   }
   return 0;
 }

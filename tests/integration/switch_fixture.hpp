@@ -54,6 +54,7 @@ class switch_test : public ::testing::Test {
     o.port = port;
     o.target = std::move(target);
     o.headers = std::move(headers);
+    o.tls = client_tls_;
     auto s = protocols::terminal_session::connect(o);
     if (!s) {
       ADD_FAILURE() << "cannot connect: " << protocols::to_string(s.error()) << "\n"
@@ -192,6 +193,7 @@ class switch_test : public ::testing::Test {
 
   scratch_directory dir_;
   std::unique_ptr<switch_process> process_;
+  protocols::client_tls client_tls_;  // how connect() reaches the switch: plaintext by default
 };
 
 }  // namespace paysync::testing_support

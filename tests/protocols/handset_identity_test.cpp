@@ -96,6 +96,15 @@ TEST_F(HandsetIdentity, IssuesAStrictHttpOnlyCookieForFifteenMinutes) {
       std::string::npos);
 }
 
+TEST_F(HandsetIdentity, TheCookieIsSecureOnlyWhenThePageCameOverTls) {
+  handset_identity identity(loopback(), key_);
+  EXPECT_EQ(identity.issue_cookie(number, now_ms).find("Secure"), std::string::npos);
+  const auto secure = identity.issue_cookie(number, now_ms, true);
+  EXPECT_EQ(secure.substr(secure.size() - 8), "; Secure") << secure;
+  // The same value either way: Secure changes where the browser sends it, not what.
+  EXPECT_EQ(cookie_pair(secure), cookie_pair(identity.issue_cookie(number, now_ms)));
+}
+
 TEST_F(HandsetIdentity, IssuesNothingForANumberThatIsNotNormalised) {
   handset_identity identity(loopback(), key_);
   EXPECT_EQ(identity.issue_cookie("+254 700 000001", now_ms), "");

@@ -27,6 +27,9 @@ namespace paysync::protocols::testing {
 
 using namespace std::chrono_literals;
 
+// True once `b` holds a whole HTTP head (for raw_socket::read_until).
+inline bool has_head(const std::string& b) { return b.find("\r\n\r\n") != std::string::npos; }
+
 // An io_context run by `threads` background threads until destroyed.
 class io_runner {
  public:

@@ -17,6 +17,7 @@ namespace paysync::protocols {
 namespace {
 
 using namespace std::chrono_literals;
+using testing::has_head;
 using testing::io_runner;
 using testing::raw_socket;
 using testing::recording_handler;
@@ -24,8 +25,6 @@ using testing::recording_handler;
 constexpr std::string_view upgrade_request =
     "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
     "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
-
-bool has_head(const std::string& b) { return b.find("\r\n\r\n") != std::string::npos; }
 
 class WsListener : public ::testing::Test {
  protected:
