@@ -61,6 +61,11 @@ std::chrono::milliseconds request_timeout(self_ptr self) {
   return std::chrono::milliseconds(self->state.ctx->limits.request_timeout_ms);
 }
 
+// A handset on another node can vanish with its node: watch it (docs/cluster.md).
+void watch(self_ptr self, const paying_session_actor& handset) {
+  if (handset && handset->node() != self->node()) self->monitor(handset);
+}
+
 // Quits once the connection is gone and nothing is left in flight.
 void maybe_quit(self_ptr self) {
   if (!io(self).closed() || self->state.refunds_in_flight > 0) return;
@@ -333,7 +338,7 @@ void push_and_answer(self_ptr self, const request_meta& req, const std::string& 
   auto* t = find_txn(self, txn);
   if (!t) return;
   push_notice notice{txn, self->state.card, t->amount_minor, t->currency, t->expires_unix_ms};
-  self->request(self->state.ctx->presence_of(msisdn), request_timeout(self), push_atom::value,
+  self->request(self->state.ctx->presence_lookup(msisdn), request_timeout(self), push_atom::value,
                 msisdn, std::move(notice))
       .then(
           [=](std::uint32_t reached) {
@@ -439,8 +444,8 @@ void on_open(self_ptr self, const request_meta& req, const protocols::open_msg& 
     return open_txn(self, req, m, msisdn);
   }
   if (!m.push_customer.empty()) {
-    self->request(st.ctx->presence_of(st.merchant.id), request_timeout(self), resolve_atom::value,
-                  st.merchant.id, m.push_customer)
+    self->request(st.ctx->presence_lookup(st.merchant.id), request_timeout(self),
+                  resolve_atom::value, st.merchant.id, m.push_customer)
         .then(
             [=](resolve_grant& found) {
               if (!found.result.ok)
@@ -793,6 +798,7 @@ caf::result<incoming_grant> on_incoming(self_ptr self, payer_card& payer,
   auto t = new_txn(self, ttl_ms);
   t.initiated_by_payer = true;
   t.handset = handset;
+  watch(self, handset);
   t.payer = payer;
   auto ticket = ticket_for(self, t);
   ticket.handset = handset;
@@ -866,6 +872,28 @@ billing_session_actor::behavior_type billing_session(
   auto* metrics = self->state.ctx->metrics;
   ++metrics->billing_connections;
   self->attach_functor([metrics] { --metrics->billing_connections; });
+  self->set_down_handler([=](caf::down_msg& msg) {
+    // A handset quits normally only after telling us (left); anything else
+    // is its node going away: the payment cannot finish, say so.
+    if (msg.reason == caf::exit_reason::normal) return;
+    for (auto& [id, t] : self->state.txns) {
+      if (!t.handset || t.handset.address() != msg.source || t.state >= txn_state::settling) {
+        continue;
+      }
+      t.outcome = settlement_outcome{false,
+                                     wire_error::node_unavailable,
+                                     "the payer's node went down; nothing was charged",
+                                     0,
+                                     0,
+                                     false};
+      self->state.ctx->metrics->refused(wire_error::node_unavailable);
+      io(self).event(protocols::encode_failed(t.txn, wire_error::node_unavailable,
+                                              "the payer's node went down; nothing was charged"));
+      self->send(shard_of(self, t.txn), close_atom::value, t.txn, ending::failed);
+      finish(self, t, txn_state::failed);
+    }
+    maybe_quit(self);
+  });
   return {
       [=](frame_atom, const std::string& frame) { on_frame(self, frame); },
       [=](binary_atom, const std::string&) {
@@ -891,6 +919,7 @@ billing_session_actor::behavior_type billing_session(
         if (t->state == txn_state::opened || t->state == txn_state::opening) {
           t->state = txn_state::joined;
           t->handset = handset;
+          watch(self, handset);
           t->payer = std::move(payer);
         }
       },

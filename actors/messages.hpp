@@ -236,6 +236,22 @@ typename Inspector::result_type inspect(Inspector& f, auth_verdict& x) {
   return f(caf::meta::type_name("auth_verdict"), x.matched, x.busy, x.refusal, x.score);
 }
 
+// One node of the cluster as its node_directory sees it (docs/cluster.md).
+struct member_status {
+  std::uint8_t node = 0;
+  bool up = false;
+  std::string address;             // host:port of its CAF remoting port
+  std::uint64_t downs = 0;         // times it was seen going down
+  std::int64_t since_unix_ms = 0;  // last change
+  friend bool operator==(const member_status&, const member_status&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, member_status& x) {
+  return f(caf::meta::type_name("member_status"), x.node, x.up, x.address, x.downs,
+           x.since_unix_ms);
+}
+
 }  // namespace paysync::actors
 
 namespace paysync::protocols {
@@ -284,3 +300,9 @@ using resolve_atom = caf::atom_constant<caf::atom("resolve")>;      // billing -
 using sms_atom = caf::atom_constant<caf::atom("sms")>;              // billing -> sms sender
 using verify_atom = caf::atom_constant<caf::atom("verify")>;        // session -> auth pool
 using auth_fail_atom = caf::atom_constant<caf::atom("auth_fail")>;  // handset -> billing
+// The cluster (docs/cluster.md).
+using greet_atom = caf::atom_constant<caf::atom("greet")>;      // peer_link -> remote directory
+using member_atom = caf::atom_constant<caf::atom("member")>;    // peer_link -> directory: up
+using lost_atom = caf::atom_constant<caf::atom("lost")>;        // peer_link -> directory: down
+using retry_atom = caf::atom_constant<caf::atom("retry")>;      // peer_link -> itself
+using members_atom = caf::atom_constant<caf::atom("members")>;  // anyone -> directory

@@ -1,0 +1,288 @@
+// One switch on three real nodes over CAF remoting (issue 8, docs/cluster.md):
+// every flow with its billing terminal and its handset on different nodes, a
+// node killed with SIGKILL (its transactions fail with node_unavailable on the
+// surviving side, the survivors keep serving) and restarted (it rejoins, its
+// ledger intact).
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <array>
+#include <regex>
+
+#include "switch_fixture.hpp"
+
+namespace paysync::testing_support {
+namespace {
+
+// A port that was free a moment ago: the nodes must know each other's
+// cluster ports before any of them starts.
+std::uint16_t free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+class Cluster : public ::testing::Test {
+ protected:
+  static constexpr int nodes = 3;
+  static constexpr auto wait = 5s;
+
+  void SetUp() override {
+    for (auto& p : cluster_ports_) p = free_port();
+    for (int i = 0; i < nodes; ++i) start_node(i);
+    for (int i = 0; i < nodes; ++i) wait_for_peers(i, {0, 1, 2});
+  }
+
+  void TearDown() override {
+    if (HasFailure()) {
+      for (int i = 0; i < nodes; ++i) {
+        if (nodes_[i]) std::cerr << "--- node " << i << "\n" << nodes_[i]->output();
+      }
+    }
+    for (auto& n : nodes_) {
+      if (n && n->running()) n->stop();
+    }
+  }
+
+  std::string data_dir(int i) const { return dir_.sub("node" + std::to_string(i)); }
+
+  void start_node(int i) {
+    std::vector<std::string> args{"--node-id",
+                                  std::to_string(i),
+                                  "--cluster-port",
+                                  std::to_string(cluster_ports_[i]),
+                                  "--cluster-reconnect-max-ms",
+                                  "500"};
+    for (int j = 0; j < nodes; ++j) {
+      if (j == i) continue;
+      args.push_back("--peer");
+      args.push_back(std::to_string(j) + "@127.0.0.1:" + std::to_string(cluster_ports_[j]));
+    }
+    nodes_[i] = std::make_unique<switch_process>(data_dir(i), std::move(args));
+  }
+
+  switch_process& node(int i) { return *nodes_[i]; }
+
+  // 1 when node `i` sees `peer` up, 0 when down, -1 when not reported.
+  int peer_up(int i, int peer) {
+    const auto metrics = switch_process::http_get(node(i).operator_port(), "/metrics");
+    const std::regex line("paysync_cluster_peer_up\\{peer=\"" + std::to_string(peer) +
+                          "\"\\} ([01])");
+    std::smatch m;
+    if (!std::regex_search(metrics, m, line)) return -1;
+    return std::stoi(m[1]);
+  }
+
+  // Waits until node `i` sees every node of `up` (but itself) up.
+  void wait_for_peers(int i, std::vector<int> up, int state = 1) {
+    const auto deadline = std::chrono::steady_clock::now() + 20s;
+    for (;;) {
+      bool all = true;
+      for (int p : up) {
+        if (p != i && peer_up(i, p) != state) all = false;
+      }
+      if (all) return;
+      if (std::chrono::steady_clock::now() > deadline) {
+        FAIL() << "node " << i << " does not see its peers " << (state ? "up" : "down") << "\n"
+               << node(i).output();
+      }
+      std::this_thread::sleep_for(50ms);
+    }
+  }
+
+  protocols::terminal_session connect(std::uint16_t port,
+                                      std::vector<std::pair<std::string, std::string>> headers,
+                                      std::string target = "/") {
+    protocols::client_options o;
+    o.port = port;
+    o.target = std::move(target);
+    o.headers = std::move(headers);
+    auto s = protocols::terminal_session::connect(o);
+    if (!s) {
+      throw std::runtime_error("connect failed: " + std::string(protocols::to_string(s.error())));
+    }
+    return std::move(*s);
+  }
+
+  protocols::terminal_session identified(int i, std::string_view field, const std::string& id,
+                                         std::string target = "/") {
+    auto s = connect(node(i).billing_port(), {}, std::move(target));
+    auto keys = protocols::read_terminal_key_file(data_dir(i) + "/terminal-keys/" + id + ".key");
+    EXPECT_TRUE(keys) << (keys ? "" : keys.error());
+    auto welcome = protocols::identify(s, field, id, keys ? &*keys : nullptr, wait);
+    EXPECT_TRUE(welcome && str(*welcome, "type") == "welcome")
+        << (welcome ? json::serialize(*welcome) : "no reply");
+    return s;
+  }
+
+  protocols::terminal_session billing(int i, const std::string& terminal = "t-kahawa-01") {
+    return identified(i, "terminal", terminal);
+  }
+  protocols::terminal_session handset(int i, const std::string& msisdn = "254700000001") {
+    return connect(node(i).paying_port(), {{"X-MSISDN", msisdn}});
+  }
+
+  json::object call(protocols::terminal_session& s, json::object message, std::string_view type) {
+    auto reply = s.request(std::move(message), wait);
+    if (!reply) {
+      ADD_FAILURE() << "no reply: " << protocols::to_string(reply.error());
+      return {};
+    }
+    EXPECT_EQ(str(*reply, "type"), type) << json::serialize(*reply);
+    return std::move(*reply);
+  }
+
+  json::object event(protocols::terminal_session& s, std::string_view type) {
+    auto got = s.wait_for(type, wait);
+    if (!got) {
+      ADD_FAILURE() << "no \"" << type << "\": " << protocols::to_string(got.error());
+      return {};
+    }
+    return std::move(*got);
+  }
+
+  // Opens on `b`, joins by link token on `h`, confirms the merchant.
+  std::string synchronize(protocols::terminal_session& b, protocols::terminal_session& h) {
+    auto opened = call(b, {{"type", "open"}}, "opened");
+    const auto txn = str(opened, "txn");
+    const auto link = str(opened, "link");
+    call(h, {{"type", "join"}, {"token", link.substr(link.rfind('/') + 1)}}, "merchant");
+    call(h, {{"type", "confirm_merchant"}, {"txn", txn}}, "ack");
+    event(b, "synchronized");
+    return txn;
+  }
+
+  json::object pay(protocols::terminal_session& b, protocols::terminal_session& h,
+                   const std::string& txn, std::int64_t amount) {
+    call(b, {{"type", "amount"}, {"txn", txn}, {"amount", amount}}, "ack");
+    event(h, "amount");
+    auto receipt =
+        call(h, {{"type", "confirm_amount"}, {"txn", txn}, {"amount", amount}}, "receipt");
+    event(b, "settled");
+    return receipt;
+  }
+
+  scratch_directory dir_;
+  std::array<std::uint16_t, nodes> cluster_ports_{};
+  std::array<std::unique_ptr<switch_process>, nodes> nodes_;
+};
+
+TEST_F(Cluster, EveryNodeSeesEveryPeerUp) {
+  for (int i = 0; i < nodes; ++i) {
+    for (int p = 0; p < nodes; ++p) {
+      if (p != i) {
+        EXPECT_EQ(peer_up(i, p), 1) << i << " -> " << p;
+      }
+    }
+  }
+}
+
+// Flow A: the terminal on node 0 opens; the handset on node 1 joins by the
+// link's token, which names node 0, and the two sessions then talk directly.
+TEST_F(Cluster, FlowAWithTerminalAndHandsetOnDifferentNodes) {
+  auto b = billing(0);
+  auto h = handset(1);
+  const auto txn = synchronize(b, h);
+  EXPECT_EQ(txn.substr(0, 4), "tx00");
+  auto receipt = pay(b, h, txn, 15000);
+  EXPECT_EQ(str(receipt, "txn"), txn);
+}
+
+// Flow B: the payer on node 2 names a till whose terminal is on node 1.
+TEST_F(Cluster, FlowBReachesATerminalOnAnotherNode) {
+  auto b = billing(1);
+  auto h = handset(2, "254700000002");
+  auto merchant = call(h, {{"type", "pay_merchant"}, {"till", "500100"}}, "merchant");
+  const auto txn = str(merchant, "txn");
+  EXPECT_EQ(txn.substr(0, 4), "tx01");
+  EXPECT_EQ(str(event(b, "opened"), "txn"), txn);
+  call(h, {{"type", "confirm_merchant"}, {"txn", txn}}, "ack");
+  event(b, "synchronized");
+  pay(b, h, txn, 7000);
+}
+
+// Flow C: an order centre on node 0 forwards an order to the merchant's
+// terminal on node 2, which pushes to the caller's handset on node 1.
+TEST_F(Cluster, FlowCPushesToAHandsetOnAnotherNode) {
+  auto b = billing(2, "t-mboga-01");
+  auto h = handset(1, "254700000002");
+  auto centre = identified(0, "centre", "oc-nairobi", "/centre");
+  call(centre,
+       {{"type", "forward_order"},
+        {"till", "500200"},
+        {"msisdn", "254700000002"},
+        {"lines", json::array{json::object{{"sku", "sukuma"}, {"qty", 3}}}}},
+       "forwarded");
+  auto order = event(b, "centre_order");
+  auto opened =
+      call(b, {{"type", "open"}, {"amount", 12000}, {"push_customer", str(order, "customer")}},
+           "opened");
+  EXPECT_EQ(str(opened, "pushed_via"), "handset");
+  const auto txn = str(opened, "txn");
+  auto push = event(h, "push");
+  EXPECT_EQ(str(push, "txn"), txn);
+  call(h, {{"type", "join"}, {"txn", txn}}, "merchant");
+  call(h, {{"type", "confirm_merchant"}, {"txn", txn}}, "ack");
+  event(b, "synchronized");
+  event(h, "amount");
+  call(h, {{"type", "confirm_amount"}, {"txn", txn}, {"amount", 12000}}, "receipt");
+  event(b, "settled");
+}
+
+// Kill node 0: its transactions fail with node_unavailable for handsets on
+// the other nodes; nodes 1 and 2 keep serving; restarted, node 0 rejoins
+// with its ledger intact.
+TEST_F(Cluster, KilledNodeFailsItsTransactionsAndRejoinsWithItsLedger) {
+  // A payment settled on node 0 before it dies.
+  auto b0 = billing(0);
+  auto h1 = handset(1);
+  auto settled_txn = synchronize(b0, h1);
+  pay(b0, h1, settled_txn, 5000);
+  // One in flight on node 0 (handset on node 1), one on node 1 whose handset
+  // is on node 0.
+  auto in_flight = synchronize(b0, h1);
+  auto b1 = billing(1, "t-mboga-01");
+  auto h0 = handset(0, "254700000003");
+  auto other = synchronize(b1, h0);
+
+  node(0).kill_hard();
+  auto failed = event(h1, "failed");
+  EXPECT_EQ(str(failed, "txn"), in_flight);
+  EXPECT_EQ(str(failed, "code"), "node_unavailable");
+  auto failed_b = event(b1, "failed");
+  EXPECT_EQ(str(failed_b, "txn"), other);
+  EXPECT_EQ(str(failed_b, "code"), "node_unavailable");
+  wait_for_peers(1, {0}, 0);
+  wait_for_peers(2, {0}, 0);
+  // A node-0 id presented on node 2: a clear error, not a lockout.
+  auto h2 = handset(2, "254700000003");
+  auto refused = call(h2, {{"type", "join"}, {"txn", in_flight}}, "error");
+  EXPECT_EQ(str(refused, "code"), "node_unavailable");
+
+  // The survivors still serve each other.
+  auto b2 = billing(2);
+  auto h1b = handset(1, "254700000002");
+  auto txn = synchronize(b2, h1b);
+  pay(b2, h1b, txn, 3000);
+
+  // Node 0 comes back on the same data and cluster port.
+  start_node(0);
+  for (int i = 0; i < nodes; ++i) wait_for_peers(i, {0, 1, 2});
+  auto b0b = billing(0);
+  auto status = call(b0b, {{"type", "status"}, {"txn", settled_txn}}, "status");
+  EXPECT_EQ(str(status, "state"), "settled") << json::serialize(status);
+  auto h2b = handset(2, "254700000002");
+  auto again = synchronize(b0b, h2b);
+  pay(b0b, h2b, again, 2500);
+}
+
+}  // namespace
+}  // namespace paysync::testing_support
