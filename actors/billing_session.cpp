@@ -4,6 +4,7 @@
 
 #include <caf/all.hpp>
 
+#include "actors/cluster_view.hpp"
 #include "actors/payer_checks.hpp"
 #include "protocols/message_codec.hpp"
 #include "protocols/money.hpp"
@@ -684,11 +685,42 @@ void settle(self_ptr self, billing_txn& t) {
     }
     maybe_quit(self);
   };
-  // No timeout: the ledger always answers, and guessing would be worse.
-  self->request(self->state.ctx->ledger, caf::infinite, settle_atom::value, std::move(order))
+  const auto& ctx = *self->state.ctx;
+  auto ledger = ctx.ledger;
+  bool remote = false;
+  if (ctx.cluster) {
+    // A cluster (docs/cluster.md): one durable commit on the payer's
+    // partition, crediting the merchant's clearing account there; the
+    // settlement window nets it into the merchant's account later.
+    order.credit_account = "clearing:" + self->state.merchant.id;
+    const auto home = ctx.cluster->home_of(order.debit_account);
+    if (home != ctx.node_id) {
+      auto peer = ctx.cluster->ledger(home);
+      if (!peer) {
+        return complete(settlement_outcome{
+            false, wire_error::node_unavailable,
+            "the payer's ledger node " + std::to_string(home) + " is down; nothing was charged", 0,
+            0, false});
+      }
+      ledger = *peer;
+      remote = true;
+    }
+  }
+  // No timeout for this node's ledger: it always answers, and guessing would
+  // be worse. A peer's ledger can vanish with its node: then the outcome is
+  // unknown here (the payer's node knows it) and the terminal is told so.
+  auto timeout = remote ? caf::duration{std::chrono::seconds(30)} : caf::infinite;
+  self->request(ledger, timeout, settle_atom::value, std::move(order))
       .then([=](settlement_outcome& outcome) { complete(std::move(outcome)); },
             [=](caf::error& err) {
               spdlog::error("billing: ledger request failed: {}", caf::to_string(err));
+              if (remote) {
+                return complete(settlement_outcome{
+                    false, wire_error::node_unavailable,
+                    "the payer's ledger node did not answer; the payment may have settled there: "
+                    "ask for its status later",
+                    0, 0, false});
+              }
               complete(settlement_outcome{false, wire_error::internal,
                                           "the ledger is unavailable; nothing was charged", 0, 0,
                                           false});

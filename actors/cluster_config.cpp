@@ -60,7 +60,11 @@ void add_cluster_options(po::options_description& options, cluster_config& c) {
       ("cluster-reconnect-min-ms", po::value(&c.reconnect_min_ms)->default_value(c.reconnect_min_ms),
        "first retry after a peer is lost or refuses; doubled on each failure")
       ("cluster-reconnect-max-ms", po::value(&c.reconnect_max_ms)->default_value(c.reconnect_max_ms),
-       "longest wait between retries");
+       "longest wait between retries")
+      ("settlement-window-s",
+       po::value(&c.settlement_window_s)->default_value(c.settlement_window_s),
+       "close this node's settlement window every so many seconds (net the merchants' "
+       "clearing accounts into their accounts); 0 = only on command (paysync close-window)");
   // clang-format on
 }
 
@@ -74,6 +78,7 @@ boost::system::result<std::vector<peer_address>, std::string> check_cluster_conf
   if (c.reconnect_min_ms < 1 || c.reconnect_max_ms < c.reconnect_min_ms) {
     return std::string("--cluster-reconnect-min-ms must be >= 1 and <= --cluster-reconnect-max-ms");
   }
+  if (c.settlement_window_s < 0) return std::string("--settlement-window-s must be >= 0");
   const bool any_tls = !c.tls_certificate.empty() || !c.tls_key.empty() || !c.tls_ca_file.empty();
   if (any_tls && (c.tls_certificate.empty() || c.tls_key.empty() || c.tls_ca_file.empty())) {
     return std::string(

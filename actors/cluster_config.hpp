@@ -33,6 +33,7 @@ struct cluster_config {
   std::string tls_certificate, tls_key, tls_ca_file;
   std::int64_t reconnect_min_ms = 100;  // first retry after a peer is lost
   std::int64_t reconnect_max_ms = 2'000;
+  std::int64_t settlement_window_s = 0;  // 0: windows close only on command
 
   bool enabled() const { return port != 0; }
   bool tls() const { return !tls_certificate.empty(); }

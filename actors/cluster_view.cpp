@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <caf/all.hpp>
 #include <functional>
 #include <mutex>
@@ -10,6 +11,28 @@ namespace paysync::actors {
 
 std::size_t presence_index(std::string_view key, std::size_t count) {
   return std::hash<std::string_view>{}(key) % count;
+}
+
+namespace {
+std::vector<std::uint8_t> sorted(std::vector<std::uint8_t> v) {
+  std::sort(v.begin(), v.end());
+  v.erase(std::unique(v.begin(), v.end()), v.end());
+  return v;
+}
+}  // namespace
+
+cluster_map::cluster_map(std::uint8_t self, std::vector<std::uint8_t> nodes)
+    : self_(self), nodes_(sorted(std::move(nodes))) {}
+
+std::uint8_t cluster_map::home_of(std::string_view account_id) const {
+  if (nodes_.empty()) return self_;
+  // FNV-1a, 64 bits: stable across builds and platforms, unlike std::hash.
+  std::uint64_t h = 14695981039346656037ull;
+  for (unsigned char c : account_id) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return nodes_[h % nodes_.size()];
 }
 
 void cluster_map::up(node_card card) {
@@ -28,6 +51,10 @@ bool cluster_map::is_up(std::uint8_t node) const {
   return up_.count(node) > 0;
 }
 
+bool cluster_map::is_member(std::uint8_t node) const {
+  return std::binary_search(nodes_.begin(), nodes_.end(), node);
+}
+
 std::optional<registry_shard_actor> cluster_map::registry(std::uint8_t node,
                                                           std::uint8_t shard) const {
   std::shared_lock lock(mutex_);
@@ -41,6 +68,13 @@ std::optional<ledger_actor> cluster_map::ledger(std::uint8_t node) const {
   auto it = up_.find(node);
   if (it == up_.end() || !it->second.ledger) return std::nullopt;
   return it->second.ledger;
+}
+
+std::optional<settlement_window_actor> cluster_map::windows(std::uint8_t node) const {
+  std::shared_lock lock(mutex_);
+  auto it = up_.find(node);
+  if (it == up_.end() || !it->second.windows) return std::nullopt;
+  return it->second.windows;
 }
 
 std::vector<node_card> cluster_map::peers_up() const {

@@ -28,24 +28,33 @@ std::size_t presence_index(std::string_view key, std::size_t count);
 // Thread-safe: sessions on any CAF worker read it under a shared lock.
 class cluster_map {
  public:
-  explicit cluster_map(std::uint8_t self) : self_(self) {}
+  // `nodes`: every node of the cluster, this one included (the partitions).
+  cluster_map(std::uint8_t self, std::vector<std::uint8_t> nodes);
   cluster_map(const cluster_map&) = delete;
   cluster_map& operator=(const cluster_map&) = delete;
 
   std::uint8_t self() const { return self_; }
+  // The node whose ledger partition holds `account_id` (a payer's wallet, a
+  // merchant's account): a stable hash of the id over the sorted node list,
+  // the same on every node configured with the same nodes.
+  std::uint8_t home_of(std::string_view account_id) const;
   void up(node_card card);
   void down(std::uint8_t node);
   bool is_up(std::uint8_t node) const;
+  bool is_member(std::uint8_t node) const;  // configured, up or not
   // A peer's registry shard (a remote proxy); nullopt when the node is not up
   // or has no such shard.
   std::optional<registry_shard_actor> registry(std::uint8_t node, std::uint8_t shard) const;
   // A peer's ledger; nullopt when the node is not up.
   std::optional<ledger_actor> ledger(std::uint8_t node) const;
+  // A peer's settlement window; nullopt when the node is not up.
+  std::optional<settlement_window_actor> windows(std::uint8_t node) const;
   // Every peer that is up, in node order (copies: handles are reference-counted).
   std::vector<node_card> peers_up() const;
 
  private:
   const std::uint8_t self_;
+  const std::vector<std::uint8_t> nodes_;  // sorted
   mutable std::shared_mutex mutex_;
   std::map<std::uint8_t, node_card> up_;  // peers only, never self
 };

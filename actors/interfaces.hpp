@@ -237,18 +237,27 @@ using ledger_actor =
     caf::typed_actor<caf::replies_to<settle_atom, settlement_order>::with<settlement_outcome>,
                      caf::reacts_to<flush_atom>, caf::replies_to<stats_atom>::with<ledger_stats>>;
 
+// Closes this node's settlement window (nets its clearing accounts) and
+// books the netted receivables of merchants homed here (docs/cluster.md).
+using settlement_window_actor =
+    caf::typed_actor<caf::replies_to<window_atom>::with<window_report>,
+                     caf::replies_to<credit_atom, netting_transfer>::with<verdict>,
+                     caf::reacts_to<tick_atom>>;
+
 // What one node offers its peers: the handles of its registry and presence
-// shards and its ledger (remote proxies on the receiving node).
+// shards, its ledger and its settlement window (remote proxies on the
+// receiving node).
 struct node_card {
   std::uint8_t node = 0;
   std::vector<registry_shard_actor> shards;
   std::vector<presence_shard_actor> presence;
   ledger_actor ledger;
+  settlement_window_actor windows;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, node_card& x) {
-  return f(caf::meta::type_name("node_card"), x.node, x.shards, x.presence, x.ledger);
+  return f(caf::meta::type_name("node_card"), x.node, x.shards, x.presence, x.ledger, x.windows);
 }
 
 // One per node, published on the cluster port: peers greet it to learn this
@@ -257,7 +266,9 @@ using node_directory_actor =
     caf::typed_actor<caf::replies_to<greet_atom, std::uint8_t>::with<node_card>,
                      caf::reacts_to<member_atom, node_card>,
                      caf::reacts_to<lost_atom, std::uint8_t>,
-                     caf::replies_to<members_atom>::with<std::vector<member_status>>>;
+                     caf::replies_to<members_atom>::with<std::vector<member_status>>,
+                     // close the window on every node that is up: the audit report, JSON
+                     caf::replies_to<window_atom>::with<std::string>>;
 
 // One per configured peer: connects, greets, watches, reconnects.
 using peer_link_actor = caf::typed_actor<caf::reacts_to<retry_atom>>;
@@ -301,4 +312,8 @@ CAF_ADD_TYPE_ID(paysync, (paysync::actors::node_card))
 CAF_ADD_TYPE_ID(paysync, (paysync::actors::member_status))
 CAF_ADD_TYPE_ID(paysync, (std::vector<paysync::actors::member_status>))
 CAF_ADD_TYPE_ID(paysync, (paysync::actors::node_directory_actor))
+CAF_ADD_TYPE_ID(paysync, (paysync::actors::netting_transfer))
+CAF_ADD_TYPE_ID(paysync, (paysync::actors::window_line))
+CAF_ADD_TYPE_ID(paysync, (paysync::actors::window_report))
+CAF_ADD_TYPE_ID(paysync, (paysync::actors::settlement_window_actor))
 CAF_END_TYPE_ID_BLOCK(paysync)

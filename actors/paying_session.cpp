@@ -67,7 +67,8 @@ join_route route_join(self_ptr self, const protocols::join_msg& m) {
     if (route->shard >= ctx.shard_count()) return {};
     return {ctx.shard(route->shard), {}, {}, false};
   }
-  if (!ctx.cluster) return {};  // a single node owns no other node's ids
+  // A single node owns no other node's ids, and no node owns a stranger's.
+  if (!ctx.cluster || !ctx.cluster->is_member(route->node)) return {};
   if (auto shard = ctx.cluster->registry(route->node, route->shard)) {
     return {std::move(*shard), {}, {}, true};
   }

@@ -24,6 +24,7 @@
 #include "actors/presence_shard.hpp"
 #include "actors/registry_shard.hpp"
 #include "actors/session_bridge.hpp"
+#include "actors/settlement_window.hpp"
 #include "actors/sms_sender.hpp"
 #include "actors/switch_context.hpp"
 #include "actors/terminal_key_cli.hpp"
@@ -74,6 +75,7 @@ struct switch_node::impl {
 
   // The cluster (docs/cluster.md); all null on a single node.
   node_directory_actor cluster_directory;
+  settlement_window_actor windows;
   presence_shard_actor cluster_presence;
   std::vector<peer_link_actor> peer_links;
   std::uint16_t cluster_port = 0;
@@ -248,9 +250,21 @@ boost::system::result<void, std::string> switch_node::impl::join_cluster() {
   if (!cc.enabled()) return {};
   auto peers = check_cluster_config(cc, config.node_id);
   if (!peers) return peers.error();
-  auto map = std::make_shared<cluster_map>(context->node_id);
+  std::vector<std::uint8_t> nodes{context->node_id};
+  for (const auto& p : *peers) nodes.push_back(p.node);
+  auto map = std::make_shared<cluster_map>(context->node_id, std::move(nodes));
+  settlement_window_config wc;
+  wc.node = context->node_id;
+  wc.map = map;
+  wc.ledger = context->ledger;
+  wc.reads = ledger_store.get();
+  wc.time = time;
+  wc.report_directory = config.data_dir + "/settlement-windows";
+  wc.interval = std::chrono::seconds(cc.settlement_window_s);
+  windows = system->spawn(settlement_window, std::move(wc));
   node_directory_config dc;
-  dc.local = node_card{context->node_id, context->shards, context->presence, context->ledger};
+  dc.local =
+      node_card{context->node_id, context->shards, context->presence, context->ledger, windows};
   dc.peers = *peers;
   dc.map = map;
   dc.time = time;
@@ -476,6 +490,7 @@ void switch_node::impl::shut_down() {
     // what happened.
     for (const auto& link : peer_links) caf::anon_send_exit(link, caf::exit_reason::user_shutdown);
     if (cluster_presence) caf::anon_send_exit(cluster_presence, caf::exit_reason::user_shutdown);
+    if (windows) caf::anon_send_exit(windows, caf::exit_reason::user_shutdown);
     if (cluster_directory) {
       caf::anon_send_exit(cluster_directory, caf::exit_reason::user_shutdown);
     }

@@ -37,8 +37,8 @@ class switch_node {
   std::uint16_t paying_port() const;
   std::string public_url() const;
   std::string data_directory() const;
-  std::string receipt_key() const;
-  std::uint16_t cluster_port() const;  // 0 on a single node  // "<base64url public key> (key_id <id>)"
+  std::string receipt_key() const;     // "<base64url public key> (key_id <id>)"
+  std::uint16_t cluster_port() const;  // 0 on a single node
   const storage::ledger_store& ledger() const;
   const storage::directory_store& directory() const;
 

@@ -6,9 +6,13 @@
 
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <array>
+#include <cstdio>
+#include <filesystem>
+#include <map>
 #include <regex>
 
 #include "switch_fixture.hpp"
@@ -170,6 +174,66 @@ class Cluster : public ::testing::Test {
     return receipt;
   }
 
+  // Reads node i's LMDB files from this process (LMDB allows readers in
+  // other processes while the node writes).
+  template <class F>
+  void with_ledger(int i, F f) {
+    storage::environment_options o;
+    o.directory = data_dir(i);
+    auto env = storage::environment::open(o);
+    ASSERT_TRUE(env) << storage::to_string(env.error());
+    storage::ledger_store ledger(**env);
+    f(ledger);
+  }
+
+  std::int64_t balance(int i, const std::string& account) {
+    std::int64_t out = 0;
+    with_ledger(i, [&](storage::ledger_store& l) {
+      if (auto a = l.find_account(account)) out = a->balance_minor;
+    });
+    return out;
+  }
+
+  // How many nodes' ledgers hold the settlement of `txn` (exactly one should).
+  int holders_of(const std::string& txn) {
+    int n = 0;
+    for (int i = 0; i < nodes; ++i) {
+      with_ledger(i, [&](storage::ledger_store& l) { n += l.find_entry(txn) ? 1 : 0; });
+    }
+    return n;
+  }
+
+  void expect_balanced_ledgers() {
+    for (int i = 0; i < nodes; ++i) {
+      with_ledger(i, [&](storage::ledger_store& l) {
+        auto totals = l.balance_totals();
+        ASSERT_TRUE(totals);
+        for (const auto& [currency, sum] : *totals) EXPECT_EQ(sum, 0) << "node " << i;
+        auto audit = l.audit();
+        ASSERT_TRUE(audit);
+        EXPECT_TRUE(audit->empty()) << "node " << i;
+      });
+    }
+  }
+
+  // `paysync close-window` against node i: the cluster's audit report.
+  json::object close_window(int i, int* exit_status = nullptr) {
+    const auto command = switch_process::binary() + " close-window --cluster-port " +
+                         std::to_string(cluster_ports_[i]) + " 2>&1";
+    std::string out;
+    FILE* pipe = ::popen(command.c_str(), "r");
+    char buf[4096];
+    for (std::size_t n; (n = std::fread(buf, 1, sizeof(buf), pipe)) > 0;) out.append(buf, n);
+    const int status = ::pclose(pipe);
+    if (exit_status) *exit_status = WEXITSTATUS(status);
+    const auto brace = out.find('{');
+    if (brace == std::string::npos) {
+      ADD_FAILURE() << "close-window printed no report: " << out;
+      return {};
+    }
+    return json::parse(out.substr(brace)).as_object();
+  }
+
   scratch_directory dir_;
   std::array<std::uint16_t, nodes> cluster_ports_{};
   std::array<std::unique_ptr<switch_process>, nodes> nodes_;
@@ -267,21 +331,91 @@ TEST_F(Cluster, KilledNodeFailsItsTransactionsAndRejoinsWithItsLedger) {
   auto refused = call(h2, {{"type", "join"}, {"txn", in_flight}}, "error");
   EXPECT_EQ(str(refused, "code"), "node_unavailable");
 
-  // The survivors still serve each other.
+  // The survivors still serve each other: a payer whose ledger partition is
+  // on a survivor (u-1003 lives on node 2; docs/cluster.md, partitions)...
   auto b2 = billing(2);
-  auto h1b = handset(1, "254700000002");
+  auto h1b = handset(1, "254700000003");
   auto txn = synchronize(b2, h1b);
   pay(b2, h1b, txn, 3000);
+  // ...while a payer whose partition died cannot pay, and is told why.
+  auto h1c = handset(1, "254700000002");
+  auto unpayable = synchronize(b2, h1c);
+  call(b2, {{"type", "amount"}, {"txn", unpayable}, {"amount", 1000}}, "ack");
+  event(h1c, "amount");
+  auto down =
+      call(h1c, {{"type", "confirm_amount"}, {"txn", unpayable}, {"amount", 1000}}, "failed");
+  EXPECT_EQ(str(down, "code"), "node_unavailable") << json::serialize(down);
 
   // Node 0 comes back on the same data and cluster port.
   start_node(0);
   for (int i = 0; i < nodes; ++i) wait_for_peers(i, {0, 1, 2});
   auto b0b = billing(0);
-  auto status = call(b0b, {{"type", "status"}, {"txn", settled_txn}}, "status");
-  EXPECT_EQ(str(status, "state"), "settled") << json::serialize(status);
+  // The payment settled before the kill is in the ledger exactly once.
+  EXPECT_EQ(holders_of(settled_txn), 1);
   auto h2b = handset(2, "254700000002");
   auto again = synchronize(b0b, h2b);
   pay(b0b, h2b, again, 2500);
+}
+
+// Item 3: settlements commit on the payer's partition into per-partition
+// clearing accounts; a window close nets them into each merchant's account on
+// its home node. A node that dies mid-window loses nothing: its transfers
+// wait and are delivered when it is back.
+TEST_F(Cluster, SettlementWindowNetsEveryPartitionIntoTheMerchantsAccounts) {
+  std::map<std::string, std::int64_t> paid;  // merchant -> settled payments
+  std::vector<std::string> txns;
+  auto payment = [&](int billing_node, const std::string& terminal, const std::string& merchant,
+                     int handset_node, const std::string& msisdn, std::int64_t amount) {
+    auto b = billing(billing_node, terminal);
+    auto h = handset(handset_node, msisdn);
+    auto txn = synchronize(b, h);
+    auto receipt = pay(b, h, txn, amount);
+    if (str(receipt, "type") == "receipt") paid[merchant] += amount;
+    txns.push_back(txn);
+  };
+  payment(0, "t-kahawa-01", "m-kahawa", 1, "254700000001", 15000);
+  payment(1, "t-mboga-01", "m-mboga", 2, "254700000002", 7000);
+  payment(2, "t-kahawa-02", "m-kahawa", 0, "254700000003", 2000);
+  payment(1, "t-kahawa-01", "m-kahawa", 2, "254700000001", 4000);
+  for (const auto& txn : txns) EXPECT_EQ(holders_of(txn), 1) << txn;
+
+  int status = -1;
+  auto report = close_window(0, &status);
+  EXPECT_EQ(status, 0) << json::serialize(report);
+  EXPECT_TRUE(report["balanced"].as_bool()) << json::serialize(report);
+  std::int64_t total = 0;
+  for (const auto& [m, amount] : paid) total += amount;
+  EXPECT_EQ(report["netted_minor"].to_number<std::int64_t>(), total);
+  for (const auto& [merchant, amount] : paid) {
+    std::int64_t across = 0;
+    for (int i = 0; i < nodes; ++i) across += balance(i, "merchant:" + merchant);
+    EXPECT_EQ(across, amount) << merchant;
+    EXPECT_EQ(report["merchants"].at(merchant).at("delivered_minor").to_number<std::int64_t>(),
+              amount);
+  }
+  // Each partition's reports are kept.
+  for (int i = 0; i < nodes; ++i) {
+    EXPECT_TRUE(std::filesystem::exists(data_dir(i) + "/settlement-windows")) << i;
+  }
+  expect_balanced_ledgers();
+
+  // A node dies before the next window: what is owed to merchants homed
+  // there waits on the other partitions and arrives once it is back.
+  payment(0, "t-kahawa-01", "m-kahawa", 1, "254700000002", 3000);
+  payment(2, "t-mboga-01", "m-mboga", 0, "254700000003", 1000);
+  node(2).kill_hard();
+  wait_for_peers(0, {2}, 0);
+  auto partial = close_window(0);
+  start_node(2);
+  for (int i = 0; i < nodes; ++i) wait_for_peers(i, {0, 1, 2});
+  auto after = close_window(1, &status);
+  EXPECT_EQ(status, 0) << json::serialize(partial) << "\n" << json::serialize(after);
+  for (const auto& [merchant, amount] : paid) {
+    std::int64_t across = 0;
+    for (int i = 0; i < nodes; ++i) across += balance(i, "merchant:" + merchant);
+    EXPECT_EQ(across, amount) << merchant << "\n" << json::serialize(after);
+  }
+  expect_balanced_ledgers();
 }
 
 }  // namespace
