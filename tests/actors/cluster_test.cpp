@@ -21,20 +21,7 @@ class Cluster : public actor_test {
     ctx1->node_id = 1;
     ctx1->shards.clear();
     ctx1->presence.clear();
-    for (std::uint16_t i = 0; i < 2; ++i) {
-      registry_shard_config sc;
-      sc.node_id = 1;
-      sc.shard_index = i;
-      sc.shard_count = 2;
-      sc.sweep_interval_ms = 0;
-      sc.time = clock_;
-      sc.metrics = &metrics_;
-      ctx1->shards.push_back(system_->spawn(registry_shard, sc));
-      presence_shard_config pc;
-      pc.shard_index = i;
-      pc.time = clock_;
-      ctx1->presence.push_back(system_->spawn(presence_shard, pc));
-    }
+    spawn_shards(*ctx1, 1, 2);
     map0_ = std::make_shared<cluster_map>(0, std::vector<std::uint8_t>{0, 1});
     map1_ = std::make_shared<cluster_map>(1, std::vector<std::uint8_t>{0, 1});
     map0_->up(node_card{1, ctx1->shards, ctx1->presence, context_->ledger, {}});

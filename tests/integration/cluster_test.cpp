@@ -34,10 +34,9 @@ std::uint16_t free_port() {
   return ntohs(addr.sin_port);
 }
 
-class Cluster : public ::testing::Test {
+class Cluster : public terminal_test {
  protected:
   static constexpr int nodes = 3;
-  static constexpr auto wait = 5s;
 
   void SetUp() override {
     for (auto& p : cluster_ports_) p = free_port();
@@ -46,11 +45,7 @@ class Cluster : public ::testing::Test {
   }
 
   void TearDown() override {
-    if (HasFailure()) {
-      for (int i = 0; i < nodes; ++i) {
-        if (nodes_[i]) std::cerr << "--- node " << i << "\n" << nodes_[i]->output();
-      }
-    }
+    if (HasFailure()) std::cerr << diagnostics();
     for (auto& n : nodes_) {
       if (n && n->running()) n->stop();
     }
@@ -102,29 +97,18 @@ class Cluster : public ::testing::Test {
     }
   }
 
-  protocols::terminal_session connect(std::uint16_t port,
-                                      std::vector<std::pair<std::string, std::string>> headers,
-                                      std::string target = "/") {
-    protocols::client_options o;
-    o.port = port;
-    o.target = std::move(target);
-    o.headers = std::move(headers);
-    auto s = protocols::terminal_session::connect(o);
-    if (!s) {
-      throw std::runtime_error("connect failed: " + std::string(protocols::to_string(s.error())));
+  std::string diagnostics() const override {
+    std::string out;
+    for (int i = 0; i < nodes; ++i) {
+      if (nodes_[i]) out += "--- node " + std::to_string(i) + "\n" + nodes_[i]->output();
     }
-    return std::move(*s);
+    return out;
   }
 
   protocols::terminal_session identified(int i, std::string_view field, const std::string& id,
                                          std::string target = "/") {
-    auto s = connect(node(i).billing_port(), {}, std::move(target));
-    auto keys = protocols::read_terminal_key_file(data_dir(i) + "/terminal-keys/" + id + ".key");
-    EXPECT_TRUE(keys) << (keys ? "" : keys.error());
-    auto welcome = protocols::identify(s, field, id, keys ? &*keys : nullptr, wait);
-    EXPECT_TRUE(welcome && str(*welcome, "type") == "welcome")
-        << (welcome ? json::serialize(*welcome) : "no reply");
-    return s;
+    return identified_with(node(i).billing_port(), data_dir(i) + "/terminal-keys/" + id + ".key",
+                           field, id, std::move(target));
   }
 
   protocols::terminal_session billing(int i, const std::string& terminal = "t-kahawa-01") {
@@ -134,56 +118,14 @@ class Cluster : public ::testing::Test {
     return connect(node(i).paying_port(), {{"X-MSISDN", msisdn}});
   }
 
-  json::object call(protocols::terminal_session& s, json::object message, std::string_view type) {
-    auto reply = s.request(std::move(message), wait);
-    if (!reply) {
-      ADD_FAILURE() << "no reply: " << protocols::to_string(reply.error());
-      return {};
-    }
-    EXPECT_EQ(str(*reply, "type"), type) << json::serialize(*reply);
-    return std::move(*reply);
-  }
-
-  json::object event(protocols::terminal_session& s, std::string_view type) {
-    auto got = s.wait_for(type, wait);
-    if (!got) {
-      ADD_FAILURE() << "no \"" << type << "\": " << protocols::to_string(got.error());
-      return {};
-    }
-    return std::move(*got);
-  }
-
-  // Opens on `b`, joins by link token on `h`, confirms the merchant.
-  std::string synchronize(protocols::terminal_session& b, protocols::terminal_session& h) {
-    auto opened = call(b, {{"type", "open"}}, "opened");
-    const auto txn = str(opened, "txn");
-    const auto link = str(opened, "link");
-    call(h, {{"type", "join"}, {"token", link.substr(link.rfind('/') + 1)}}, "merchant");
-    call(h, {{"type", "confirm_merchant"}, {"txn", txn}}, "ack");
-    event(b, "synchronized");
-    return txn;
-  }
-
   json::object pay(protocols::terminal_session& b, protocols::terminal_session& h,
                    const std::string& txn, std::int64_t amount) {
-    call(b, {{"type", "amount"}, {"txn", txn}, {"amount", amount}}, "ack");
-    event(h, "amount");
-    auto receipt =
-        call(h, {{"type", "confirm_amount"}, {"txn", txn}, {"amount", amount}}, "receipt");
-    event(b, "settled");
-    return receipt;
+    return settle(b, h, txn, amount);
   }
 
-  // Reads node i's LMDB files from this process (LMDB allows readers in
-  // other processes while the node writes).
   template <class F>
   void with_ledger(int i, F f) {
-    storage::environment_options o;
-    o.directory = data_dir(i);
-    auto env = storage::environment::open(o);
-    ASSERT_TRUE(env) << storage::to_string(env.error());
-    storage::ledger_store ledger(**env);
-    f(ledger);
+    with_ledger_in(data_dir(i), std::move(f));
   }
 
   std::int64_t balance(int i, const std::string& account) {
@@ -204,16 +146,7 @@ class Cluster : public ::testing::Test {
   }
 
   void expect_balanced_ledgers() {
-    for (int i = 0; i < nodes; ++i) {
-      with_ledger(i, [&](storage::ledger_store& l) {
-        auto totals = l.balance_totals();
-        ASSERT_TRUE(totals);
-        for (const auto& [currency, sum] : *totals) EXPECT_EQ(sum, 0) << "node " << i;
-        auto audit = l.audit();
-        ASSERT_TRUE(audit);
-        EXPECT_TRUE(audit->empty()) << "node " << i;
-      });
-    }
+    for (int i = 0; i < nodes; ++i) expect_balanced_ledger_in(data_dir(i));
   }
 
   // `paysync close-window` against node i: the cluster's audit report.
