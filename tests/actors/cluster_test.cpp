@@ -132,15 +132,8 @@ TEST_F(Cluster, DirectoryTracksPeersAndTheMetric) {
 TEST_F(Cluster, FlowAJoinsOnTheNodeNamedInTheToken) {
   auto b = identified_billing();
   auto h = connect_handset_on_1();
-  auto opened = open(b);
-  const auto txn = str(opened, "txn");
+  const auto txn = synchronize(b, h);
   ASSERT_EQ(txn.substr(0, 4), "tx00");
-  const auto link = str(opened, "link");
-  send(h.actor, {{"type", "join"}, {"token", link.substr(link.rfind('/') + 1)}});
-  EXPECT_EQ(str(h.wire->take_one(), "type"), "merchant");
-  send(h.actor, {{"type", "confirm_merchant"}, {"txn", txn}});
-  EXPECT_EQ(str(h.wire->take_one(), "type"), "ack");
-  EXPECT_EQ(str(b.wire->take_one(), "type"), "synchronized");
   send(b.actor, {{"type", "amount"}, {"txn", txn}, {"amount", 1500}});
   EXPECT_EQ(str(b.wire->take_one(), "type"), "ack");
   EXPECT_EQ(str(h.wire->take_one(), "type"), "amount");
