@@ -4,6 +4,7 @@
 
 #include <caf/all.hpp>
 
+#include "actors/cluster_view.hpp"
 #include "actors/payer_checks.hpp"
 #include "protocols/message_codec.hpp"
 #include "protocols/money.hpp"
@@ -59,6 +60,11 @@ registry_shard_actor shard_of(self_ptr self, const std::string& txn) {
 
 std::chrono::milliseconds request_timeout(self_ptr self) {
   return std::chrono::milliseconds(self->state.ctx->limits.request_timeout_ms);
+}
+
+// A handset on another node can vanish with its node: watch it (docs/cluster.md).
+void watch(self_ptr self, const paying_session_actor& handset) {
+  if (handset && handset->node() != self->node()) self->monitor(handset);
 }
 
 // Quits once the connection is gone and nothing is left in flight.
@@ -333,7 +339,7 @@ void push_and_answer(self_ptr self, const request_meta& req, const std::string& 
   auto* t = find_txn(self, txn);
   if (!t) return;
   push_notice notice{txn, self->state.card, t->amount_minor, t->currency, t->expires_unix_ms};
-  self->request(self->state.ctx->presence_of(msisdn), request_timeout(self), push_atom::value,
+  self->request(self->state.ctx->presence_lookup(msisdn), request_timeout(self), push_atom::value,
                 msisdn, std::move(notice))
       .then(
           [=](std::uint32_t reached) {
@@ -439,8 +445,8 @@ void on_open(self_ptr self, const request_meta& req, const protocols::open_msg& 
     return open_txn(self, req, m, msisdn);
   }
   if (!m.push_customer.empty()) {
-    self->request(st.ctx->presence_of(st.merchant.id), request_timeout(self), resolve_atom::value,
-                  st.merchant.id, m.push_customer)
+    self->request(st.ctx->presence_lookup(st.merchant.id), request_timeout(self),
+                  resolve_atom::value, st.merchant.id, m.push_customer)
         .then(
             [=](resolve_grant& found) {
               if (!found.result.ok)
@@ -679,11 +685,42 @@ void settle(self_ptr self, billing_txn& t) {
     }
     maybe_quit(self);
   };
-  // No timeout: the ledger always answers, and guessing would be worse.
-  self->request(self->state.ctx->ledger, caf::infinite, settle_atom::value, std::move(order))
+  const auto& ctx = *self->state.ctx;
+  auto ledger = ctx.ledger;
+  bool remote = false;
+  if (ctx.cluster) {
+    // A cluster (docs/cluster.md): one durable commit on the payer's
+    // partition, crediting the merchant's clearing account there; the
+    // settlement window nets it into the merchant's account later.
+    order.credit_account = "clearing:" + self->state.merchant.id;
+    const auto home = ctx.cluster->home_of(order.debit_account);
+    if (home != ctx.node_id) {
+      auto peer = ctx.cluster->ledger(home);
+      if (!peer) {
+        return complete(settlement_outcome{
+            false, wire_error::node_unavailable,
+            "the payer's ledger node " + std::to_string(home) + " is down; nothing was charged", 0,
+            0, false});
+      }
+      ledger = *peer;
+      remote = true;
+    }
+  }
+  // No timeout for this node's ledger: it always answers, and guessing would
+  // be worse. A peer's ledger can vanish with its node: then the outcome is
+  // unknown here (the payer's node knows it) and the terminal is told so.
+  auto timeout = remote ? caf::duration{std::chrono::seconds(30)} : caf::infinite;
+  self->request(ledger, timeout, settle_atom::value, std::move(order))
       .then([=](settlement_outcome& outcome) { complete(std::move(outcome)); },
             [=](caf::error& err) {
               spdlog::error("billing: ledger request failed: {}", caf::to_string(err));
+              if (remote) {
+                return complete(settlement_outcome{
+                    false, wire_error::node_unavailable,
+                    "the payer's ledger node did not answer; the payment may have settled there: "
+                    "ask for its status later",
+                    0, 0, false});
+              }
               complete(settlement_outcome{false, wire_error::internal,
                                           "the ledger is unavailable; nothing was charged", 0, 0,
                                           false});
@@ -793,6 +830,7 @@ caf::result<incoming_grant> on_incoming(self_ptr self, payer_card& payer,
   auto t = new_txn(self, ttl_ms);
   t.initiated_by_payer = true;
   t.handset = handset;
+  watch(self, handset);
   t.payer = payer;
   auto ticket = ticket_for(self, t);
   ticket.handset = handset;
@@ -866,6 +904,28 @@ billing_session_actor::behavior_type billing_session(
   auto* metrics = self->state.ctx->metrics;
   ++metrics->billing_connections;
   self->attach_functor([metrics] { --metrics->billing_connections; });
+  self->set_down_handler([=](caf::down_msg& msg) {
+    // A handset quits normally only after telling us (left); anything else
+    // is its node going away: the payment cannot finish, say so.
+    if (msg.reason == caf::exit_reason::normal) return;
+    for (auto& [id, t] : self->state.txns) {
+      if (!t.handset || t.handset.address() != msg.source || t.state >= txn_state::settling) {
+        continue;
+      }
+      t.outcome = settlement_outcome{false,
+                                     wire_error::node_unavailable,
+                                     "the payer's node went down; nothing was charged",
+                                     0,
+                                     0,
+                                     false};
+      self->state.ctx->metrics->refused(wire_error::node_unavailable);
+      io(self).event(protocols::encode_failed(t.txn, wire_error::node_unavailable,
+                                              "the payer's node went down; nothing was charged"));
+      self->send(shard_of(self, t.txn), close_atom::value, t.txn, ending::failed);
+      finish(self, t, txn_state::failed);
+    }
+    maybe_quit(self);
+  });
   return {
       [=](frame_atom, const std::string& frame) { on_frame(self, frame); },
       [=](binary_atom, const std::string&) {
@@ -891,6 +951,7 @@ billing_session_actor::behavior_type billing_session(
         if (t->state == txn_state::opened || t->state == txn_state::opening) {
           t->state = txn_state::joined;
           t->handset = handset;
+          watch(self, handset);
           t->payer = std::move(payer);
         }
       },

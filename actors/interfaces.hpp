@@ -237,6 +237,42 @@ using ledger_actor =
     caf::typed_actor<caf::replies_to<settle_atom, settlement_order>::with<settlement_outcome>,
                      caf::reacts_to<flush_atom>, caf::replies_to<stats_atom>::with<ledger_stats>>;
 
+// Closes this node's settlement window (nets its clearing accounts) and
+// books the netted receivables of merchants homed here (docs/cluster.md).
+using settlement_window_actor =
+    caf::typed_actor<caf::replies_to<window_atom>::with<window_report>,
+                     caf::replies_to<credit_atom, netting_transfer>::with<verdict>,
+                     caf::reacts_to<tick_atom>>;
+
+// What one node offers its peers: the handles of its registry and presence
+// shards, its ledger and its settlement window (remote proxies on the
+// receiving node).
+struct node_card {
+  std::uint8_t node = 0;
+  std::vector<registry_shard_actor> shards;
+  std::vector<presence_shard_actor> presence;
+  ledger_actor ledger;
+  settlement_window_actor windows;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, node_card& x) {
+  return f(caf::meta::type_name("node_card"), x.node, x.shards, x.presence, x.ledger, x.windows);
+}
+
+// One per node, published on the cluster port: peers greet it to learn this
+// node's actors; the local peer links report peers going up and down.
+using node_directory_actor =
+    caf::typed_actor<caf::replies_to<greet_atom, std::uint8_t>::with<node_card>,
+                     caf::reacts_to<member_atom, node_card>,
+                     caf::reacts_to<lost_atom, std::uint8_t>,
+                     caf::replies_to<members_atom>::with<std::vector<member_status>>,
+                     // close the window on every node that is up: the audit report, JSON
+                     caf::replies_to<window_atom>::with<std::string>>;
+
+// One per configured peer: connects, greets, watches, reconnects.
+using peer_link_actor = caf::typed_actor<caf::reacts_to<retry_atom>>;
+
 }  // namespace paysync::actors
 
 CAF_BEGIN_TYPE_ID_BLOCK(paysync, caf::first_custom_type_id)
@@ -262,4 +298,22 @@ CAF_ADD_TYPE_ID(paysync, (paysync::actors::ledger_actor))
 CAF_ADD_TYPE_ID(paysync, (paysync::protocols::close_reason))
 CAF_ADD_TYPE_ID(paysync, (paysync::protocols::join_by))
 CAF_ADD_TYPE_ID(paysync, (paysync::protocols::wire_error))
+// Everything below crosses nodes too (docs/cluster.md): CAF must serialise it.
+CAF_ADD_TYPE_ID(paysync, (paysync::actors::incoming_grant))
+CAF_ADD_TYPE_ID(paysync, (paysync::actors::catalogue_offer))
+CAF_ADD_TYPE_ID(paysync, (paysync::actors::order_request))
+CAF_ADD_TYPE_ID(paysync, (paysync::actors::centre_order))
+CAF_ADD_TYPE_ID(paysync, (paysync::actors::push_notice))
+CAF_ADD_TYPE_ID(paysync, (paysync::actors::reach_grant))
+CAF_ADD_TYPE_ID(paysync, (paysync::actors::forward_grant))
+CAF_ADD_TYPE_ID(paysync, (paysync::actors::resolve_grant))
+CAF_ADD_TYPE_ID(paysync, (paysync::actors::presence_shard_actor))
+CAF_ADD_TYPE_ID(paysync, (paysync::actors::node_card))
+CAF_ADD_TYPE_ID(paysync, (paysync::actors::member_status))
+CAF_ADD_TYPE_ID(paysync, (std::vector<paysync::actors::member_status>))
+CAF_ADD_TYPE_ID(paysync, (paysync::actors::node_directory_actor))
+CAF_ADD_TYPE_ID(paysync, (paysync::actors::netting_transfer))
+CAF_ADD_TYPE_ID(paysync, (paysync::actors::window_line))
+CAF_ADD_TYPE_ID(paysync, (paysync::actors::window_report))
+CAF_ADD_TYPE_ID(paysync, (paysync::actors::settlement_window_actor))
 CAF_END_TYPE_ID_BLOCK(paysync)

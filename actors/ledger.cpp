@@ -48,6 +48,29 @@ settlement_outcome refusal(storage::store_error e) {
   return out;
 }
 
+// In a cluster, settlements credit a per-partition clearing account of the
+// merchant and windows move money through per-peer internode accounts
+// (docs/cluster.md). Both are system accounts (they may go negative: an
+// internode account is what one node owes another) and are made on first use,
+// here, by the ledger's single writer.
+void ensure_cluster_accounts(self_ptr self, const settlement_order& order) {
+  auto& st = self->state;
+  for (const auto* id : {&order.debit_account, &order.credit_account}) {
+    if (id->rfind("clearing:", 0) != 0 && id->rfind("internode:", 0) != 0) continue;
+    if (st.cluster_accounts.count(*id) > 0) continue;
+    if (!st.config.store->find_account(*id)) {
+      auto made = st.config.store->create_account(
+          storage::account{*id, order.currency, storage::account_kind::system, 0, false});
+      if (!made && made.error() != storage::store_error::already_exists) {
+        spdlog::error("ledger: cannot create account {}: {}", *id,
+                      storage::to_string(made.error()));
+        continue;  // the posting is then refused as unknown_account
+      }
+    }
+    st.cluster_accounts.insert(*id);
+  }
+}
+
 void flush(self_ptr self) {
   auto& st = self->state;
   st.flush_queued = false;
@@ -57,6 +80,7 @@ void flush(self_ptr self) {
   st.batch.clear();
   for (std::size_t i = 0; i < n; ++i) {
     const auto& order = st.pending[i].first;
+    ensure_cluster_accounts(self, order);
     storage::posting_request p;
     p.settlement_id = order.settlement_id;
     p.debit_account = order.debit_account;

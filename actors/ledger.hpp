@@ -2,6 +2,8 @@
 
 #include <cstddef>
 #include <memory>
+#include <string>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -26,6 +28,8 @@ struct ledger_state {
   bool flush_queued = false;
   std::vector<storage::posting_request> batch;  // reused between commits
   ledger_stats stats;
+  // Cluster accounts known to exist (docs/cluster.md): created on first use.
+  std::unordered_set<std::string> cluster_accounts;
   static inline const char* name = "ledger";
 };
 

@@ -17,6 +17,7 @@
 #include <string_view>
 
 #include "actors/clock.hpp"
+#include "actors/cluster_cli.hpp"
 #include "actors/enrolment.hpp"
 #include "actors/receipt_cli.hpp"
 #include "actors/switch_config.hpp"
@@ -47,6 +48,7 @@ void print_usage(std::ostream& out) {
       << "  paysync terminal-key ...    the Ed25519 keys of billing terminals and order centres\n"
       << "  paysync receipt-key         the public key that verifies this switch's receipts\n"
       << "  paysync verify-receipt ...  check signed receipts offline\n"
+      << "  paysync close-window ...    close the settlement window on every node of a cluster\n"
       << "  paysync version\n";
 }
 
@@ -248,6 +250,7 @@ int main(int argc, char** argv) {
   if (command == "terminal-key") return actors::run_terminal_key_cli(sub_argc, sub_argv);
   if (command == "receipt-key") return actors::run_receipt_key_cli(sub_argc, sub_argv);
   if (command == "verify-receipt") return actors::run_verify_receipt_cli(sub_argc, sub_argv);
+  if (command == "close-window") return actors::run_close_window_cli(sub_argc, sub_argv);
   if (command == "version" || command == "--version") {
     std::cout << "paysync " << version << "\n";
     return 0;

@@ -236,6 +236,76 @@ typename Inspector::result_type inspect(Inspector& f, auth_verdict& x) {
   return f(caf::meta::type_name("auth_verdict"), x.matched, x.busy, x.refusal, x.score);
 }
 
+// One node of the cluster as its node_directory sees it (docs/cluster.md).
+struct member_status {
+  std::uint8_t node = 0;
+  bool up = false;
+  std::string address;             // host:port of its CAF remoting port
+  std::uint64_t downs = 0;         // times it was seen going down
+  std::int64_t since_unix_ms = 0;  // last change
+  friend bool operator==(const member_status&, const member_status&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, member_status& x) {
+  return f(caf::meta::type_name("member_status"), x.node, x.up, x.address, x.downs,
+           x.since_unix_ms);
+}
+
+// A settlement window (docs/cluster.md): one partition's netted receivables
+// of one merchant, on their way to the node that holds the merchant's account.
+struct netting_transfer {
+  std::string window;  // "w<unix ms>n<node>": unique per partition and close
+  std::uint8_t from_node = 0;
+  std::string merchant_id;
+  std::int64_t amount_minor = 0;
+  std::string currency;
+  friend bool operator==(const netting_transfer&, const netting_transfer&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, netting_transfer& x) {
+  return f(caf::meta::type_name("netting_transfer"), x.window, x.from_node, x.merchant_id,
+           x.amount_minor, x.currency);
+}
+
+// One line of a window's audit report: what one merchant was owed on this
+// partition, and whether its home node has booked it.
+struct window_line {
+  std::string merchant_id;
+  std::uint8_t home_node = 0;
+  std::int64_t amount_minor = 0;
+  std::string currency;
+  bool booked_here = false;  // debited from the clearing account in this window's commit
+  bool delivered = false;    // credited to the merchant's account on its home node
+  std::string note;          // why not (yet)
+  friend bool operator==(const window_line&, const window_line&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, window_line& x) {
+  return f(caf::meta::type_name("window_line"), x.merchant_id, x.home_node, x.amount_minor,
+           x.currency, x.booked_here, x.delivered, x.note);
+}
+
+// One partition's part of a closed window.
+struct window_report {
+  std::string window;
+  std::uint8_t node = 0;
+  std::int64_t closed_unix_ms = 0;
+  std::vector<window_line> lines;
+  std::uint32_t redelivered = 0;  // earlier windows' transfers delivered now
+  std::uint32_t pending = 0;      // transfers still waiting for their home node
+  bool ledger_balanced = false;   // this node's balances sum to zero per currency
+  friend bool operator==(const window_report&, const window_report&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, window_report& x) {
+  return f(caf::meta::type_name("window_report"), x.window, x.node, x.closed_unix_ms, x.lines,
+           x.redelivered, x.pending, x.ledger_balanced);
+}
+
 }  // namespace paysync::actors
 
 namespace paysync::protocols {
@@ -284,3 +354,11 @@ using resolve_atom = caf::atom_constant<caf::atom("resolve")>;      // billing -
 using sms_atom = caf::atom_constant<caf::atom("sms")>;              // billing -> sms sender
 using verify_atom = caf::atom_constant<caf::atom("verify")>;        // session -> auth pool
 using auth_fail_atom = caf::atom_constant<caf::atom("auth_fail")>;  // handset -> billing
+// The cluster (docs/cluster.md).
+using greet_atom = caf::atom_constant<caf::atom("greet")>;      // peer_link -> remote directory
+using member_atom = caf::atom_constant<caf::atom("member")>;    // peer_link -> directory: up
+using lost_atom = caf::atom_constant<caf::atom("lost")>;        // peer_link -> directory: down
+using retry_atom = caf::atom_constant<caf::atom("retry")>;      // peer_link -> itself
+using members_atom = caf::atom_constant<caf::atom("members")>;  // anyone -> directory
+using window_atom = caf::atom_constant<caf::atom("window")>;    // -> settlement window: close
+using credit_atom = caf::atom_constant<caf::atom("credit")>;    // window -> merchant's home window

@@ -102,6 +102,15 @@ std::string switch_metrics::render() const {
   ledger_batch_size.render(out, "paysync_ledger_batch_size", "Postings per group commit.");
   settle_seconds.render(out, "paysync_settle_seconds",
                         "From the payer's final confirmation to the ledger's answer.");
+  header(out, "paysync_cluster_peer_up", "gauge",
+         "1 while the peer node is connected over CAF remoting, 0 while it is not.");
+  for (std::size_t i = 0; i < cluster_peer_up.size(); ++i) {
+    if (!cluster_peer_configured[i].load(std::memory_order_relaxed)) continue;
+    line(out, "paysync_cluster_peer_up", ("{peer=\"" + std::to_string(i) + "\"}").c_str(),
+         cluster_peer_up[i].load(std::memory_order_relaxed) ? 1.0 : 0.0);
+  }
+  metric(out, "paysync_cluster_peer_downs_total", "counter",
+         "Times a peer node was seen going down.", cluster_peer_downs);
   metric(out, "paysync_biometric_queue_depth", "gauge", "Biometric checks queued or running.",
          biometric_queue_depth);
   return out;

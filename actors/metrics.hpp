@@ -44,6 +44,12 @@ struct switch_metrics {
   // Upgrades refused because the source address had too many connections open.
   std::atomic<std::uint64_t> connections_refused_per_address{0};
 
+  // Cluster membership (docs/cluster.md), by peer node id; only configured
+  // peers are rendered. Written by node_directory.
+  std::array<std::atomic<bool>, 256> cluster_peer_configured{};
+  std::array<std::atomic<bool>, 256> cluster_peer_up{};
+  std::atomic<std::uint64_t> cluster_peer_downs{0};  // up -> down transitions seen
+
   void refused(protocols::wire_error code) noexcept {
     refusals[static_cast<std::size_t>(code) % refusals.size()].fetch_add(1,
                                                                          std::memory_order_relaxed);

@@ -77,7 +77,7 @@ void on_forward(self_ptr self, const request_meta& req, const protocols::forward
   centre_order order{{}, st.centre_id, st.centre_name, {}, m.lines, m.note, m.reference};
   const auto merchant_id = merchant->id;
   const auto merchant_name = merchant->name;
-  self->request(st.ctx->presence_of(merchant_id),
+  self->request(st.ctx->presence_lookup(merchant_id),
                 std::chrono::milliseconds(st.ctx->limits.request_timeout_ms), forward_atom::value,
                 merchant_id, msisdn, std::move(order))
       .then(

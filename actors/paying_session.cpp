@@ -5,6 +5,7 @@
 
 #include <caf/all.hpp>
 
+#include "actors/cluster_view.hpp"
 #include "protocols/message_codec.hpp"
 #include "protocols/txn_ids.hpp"
 #include "storage/directory_store.hpp"
@@ -41,16 +42,40 @@ void count_failed_join(self_ptr self) {
   }
 }
 
-std::optional<std::uint16_t> shard_for(self_ptr self, const protocols::join_msg& m) {
+// Where a join goes: the registry shard named in the id or token, on this
+// node or (in a cluster) on the peer that owns it (docs/cluster.md).
+struct join_route {
+  registry_shard_actor shard;  // null: refused with `error`
+  wire_error error = wire_error::unknown_txn;
+  std::string message = "no open transaction matches";
+  bool remote = false;
+};
+
+join_route route_join(self_ptr self, const protocols::join_msg& m) {
   const auto& ctx = *self->state.ctx;
-  if (m.by == protocols::join_by::code) return protocols::shard_of_code(m.key, ctx.shard_count());
+  // Codes carry no node: a code joins on the handset's own node.
+  if (m.by == protocols::join_by::code) {
+    auto shard = protocols::shard_of_code(m.key, ctx.shard_count());
+    if (!shard) return {};
+    return {ctx.shard(*shard), {}, {}, false};
+  }
   auto kind = m.by == protocols::join_by::txn ? protocols::id_kind::transaction
                                               : protocols::id_kind::link_token;
   auto route = protocols::parse_id(kind, m.key);
-  if (!route || route->node != ctx.node_id || route->shard >= ctx.shard_count()) {
-    return std::nullopt;
+  if (!route) return {};
+  if (route->node == ctx.node_id) {
+    if (route->shard >= ctx.shard_count()) return {};
+    return {ctx.shard(route->shard), {}, {}, false};
   }
-  return route->shard;
+  // A single node owns no other node's ids, and no node owns a stranger's.
+  if (!ctx.cluster || !ctx.cluster->is_member(route->node)) return {};
+  if (auto shard = ctx.cluster->registry(route->node, route->shard)) {
+    return {std::move(*shard), {}, {}, true};
+  }
+  return {registry_shard_actor{}, wire_error::node_unavailable,
+          "node " + std::to_string(route->node) +
+              ", which owns this transaction, is unavailable; retry later",
+          true};
 }
 
 // Resolves the calling number to a registered, active payer (claim 12).
@@ -152,6 +177,9 @@ void start_txn(self_ptr self, const request_meta& req, std::string txn,
   handset_txn t;
   t.txn = txn;
   t.step = handset_step::joined;
+  // A billing session on another node can vanish with its node: watch it,
+  // so the payer hears node_unavailable instead of silence.
+  if (billing && billing->node() != self->node()) self->monitor(billing);
   t.billing = std::move(billing);
   t.merchant = std::move(merchant);
   t.expires_unix_ms = expires_unix_ms;
@@ -168,14 +196,16 @@ void on_join(self_ptr self, const request_meta& req, const protocols::join_msg& 
   }
   auto payer = may_start(self, req);
   if (!payer) return;
-  auto shard = shard_for(self, m);
-  if (!shard) {
-    count_failed_join(self);
-    return io(self).error(req, wire_error::unknown_txn, "no open transaction matches");
+  auto route = route_join(self, m);
+  if (!route.shard) {
+    // A down node is no guess: it does not count towards the lockout.
+    if (route.error == wire_error::unknown_txn) count_failed_join(self);
+    return io(self).error(req, route.error, route.message);
   }
   st.current = handset_txn{};
   join_request request{m.by, m.key, m.till, self, std::move(*payer)};
-  self->request(st.ctx->shard(*shard), request_timeout(self), join_atom::value, std::move(request))
+  const bool remote = route.remote;
+  self->request(route.shard, request_timeout(self), join_atom::value, std::move(request))
       .then(
           [=](join_grant& grant) {
             self->state.current.reset();
@@ -190,6 +220,10 @@ void on_join(self_ptr self, const request_meta& req, const protocols::join_msg& 
           [=](caf::error&) {
             self->state.current.reset();
             if (io(self).closed()) return self->quit();
+            if (remote) {
+              return io(self).error(req, wire_error::node_unavailable,
+                                    "the node that owns this transaction did not answer");
+            }
             io(self).error(req, wire_error::busy, "the registry did not answer in time; retry");
           });
 }
@@ -215,7 +249,7 @@ void on_pay_merchant(self_ptr self, const request_meta& req, const protocols::pa
     io(self).error(req, e, message);
   };
   const auto name = merchant->name;
-  self->request(st.ctx->presence_of(merchant->id), request_timeout(self), reach_atom::value,
+  self->request(st.ctx->presence_lookup(merchant->id), request_timeout(self), reach_atom::value,
                 merchant->id)
       .then(
           [=](reach_grant& reached) {
@@ -742,6 +776,23 @@ paying_session_actor::behavior_type paying_session(
   self->attach_functor([metrics] { --metrics->paying_connections; });
   self->state.msisdn = std::move(msisdn);
   self->state.source_address = std::move(source_address);
+  self->set_down_handler([=](caf::down_msg& msg) {
+    auto& cur = self->state.current;
+    // A billing session ends its transactions before it quits normally; only
+    // a lost node (or a crash) takes one away mid-transaction.
+    if (!cur || !cur->billing || msg.source != cur->billing.address() ||
+        msg.reason == caf::exit_reason::normal) {
+      return;
+    }
+    const auto txn = cur->txn;
+    const bool settling = cur->step == handset_step::settling;
+    cur.reset();
+    io(self).event(protocols::encode_failed(
+        txn, wire_error::node_unavailable,
+        settling ? "the node that owns this transaction went down during settlement; ask the "
+                   "merchant or check history for the outcome"
+                 : "the node that owns this transaction went down; nothing was charged"));
+  });
   // Reachable for pushes (flow C) while connected.
   if (!self->state.msisdn.empty()) {
     self->send(self->state.ctx->presence_of(self->state.msisdn), attach_atom::value,

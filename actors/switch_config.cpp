@@ -208,6 +208,7 @@ boost::system::result<parse_outcome, std::string> parse_switch_config(int argc,
       ("log-level", po::value(&c.log_level)->default_value(c.log_level),
        "trace, debug, info, warn, error or off");
   // clang-format on
+  add_cluster_options(options, c.cluster);
 
   po::options_description all;
   all.add(general).add(options);
@@ -269,6 +270,7 @@ boost::system::result<parse_outcome, std::string> parse_switch_config(int argc,
   if (c.ledger_batch_max < 1 || c.ledger_batch_max > 10'000) {
     return std::string("--ledger-batch-max must be 1-10000");
   }
+  if (auto cluster = check_cluster_config(c.cluster, c.node_id); !cluster) return cluster.error();
   return parse_outcome::run;
 }
 

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "actors/cluster_config.hpp"
+
 namespace paysync::actors {
 
 // Everything an operator can set, from a config file (INI-style "key = value",
@@ -76,6 +78,7 @@ struct switch_config {
   std::int64_t seed_load_funding_minor = 100'000'000;
   bool demo = false;  // after start, run a demo payment and print its transcript
   std::string log_level = "info";
+  cluster_config cluster;  // one switch on many nodes (docs/cluster.md)
 
   unsigned effective_shards() const;
   unsigned effective_workers() const;

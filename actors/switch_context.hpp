@@ -23,6 +23,8 @@ class ledger_store;
 
 namespace paysync::actors {
 
+class cluster_map;
+
 // What a payer may spend (claim 12): checked before an amount is offered and
 // again before the ledger is asked to settle.
 struct payer_limits {
@@ -84,11 +86,22 @@ struct switch_context {
   auth_pool_actor knowledge_checks;          // Argon2id, a few ms each
   auth_pool_actor biometric_checks;          // decode, extract, compare; low priority
 
+  // The cluster (docs/cluster.md); null on a single node. `cluster_presence`
+  // asks this node's presence shards and then every peer's.
+  std::shared_ptr<const cluster_map> cluster;
+  presence_shard_actor cluster_presence;
+
   registry_shard_actor shard(std::size_t index) const { return shards[index % shards.size()]; }
   std::uint16_t shard_count() const { return static_cast<std::uint16_t>(shards.size()); }
   // The presence shard that owns a merchant id or a number.
   presence_shard_actor presence_of(std::string_view key) const {
     return presence[std::hash<std::string_view>{}(key) % presence.size()];
+  }
+  // Where to look up a merchant's terminals or a number's handsets: on a
+  // single node its presence shard, in a cluster every node's (reach,
+  // forward, resolve, push). Attach and detach always use presence_of.
+  presence_shard_actor presence_lookup(std::string_view key) const {
+    return cluster_presence ? cluster_presence : presence_of(key);
   }
 };
 

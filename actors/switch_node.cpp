@@ -5,6 +5,8 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <caf/all.hpp>
+#include <caf/io/all.hpp>
+#include <caf/openssl/all.hpp>
 #include <filesystem>
 #include <optional>
 #include <thread>
@@ -12,13 +14,17 @@
 
 #include "actors/auth_worker.hpp"
 #include "actors/billing_session.hpp"
+#include "actors/cluster_view.hpp"
 #include "actors/enrolment.hpp"
 #include "actors/ledger.hpp"
+#include "actors/node_directory.hpp"
 #include "actors/order_centre_session.hpp"
 #include "actors/paying_session.hpp"
+#include "actors/peer_link.hpp"
 #include "actors/presence_shard.hpp"
 #include "actors/registry_shard.hpp"
 #include "actors/session_bridge.hpp"
+#include "actors/settlement_window.hpp"
 #include "actors/sms_sender.hpp"
 #include "actors/switch_context.hpp"
 #include "actors/terminal_key_cli.hpp"
@@ -69,8 +75,16 @@ struct switch_node::impl {
   std::unique_ptr<switch_metrics> metrics = std::make_unique<switch_metrics>();
   bool stopped = false;
 
+  // The cluster (docs/cluster.md); all null on a single node.
+  node_directory_actor cluster_directory;
+  settlement_window_actor windows;
+  presence_shard_actor cluster_presence;
+  std::vector<peer_link_actor> peer_links;
+  std::uint16_t cluster_port = 0;
+
   boost::system::result<void, std::string> open_storage();
   void spawn_actors();
+  boost::system::result<void, std::string> join_cluster();
   boost::system::result<void, std::string> listen();
   void start_io();
   protocols::http_response serve_http(const protocols::peer_request& request) const;
@@ -147,6 +161,16 @@ void switch_node::impl::spawn_actors() {
   // 14.7 ms, the same throughput (bench/README.md, 2026-12-02).
   actor_config->set("work-stealing.moderate-poll-attempts", std::size_t{0});
   actor_config->add_message_types<caf::id_block::paysync>();
+  if (config.cluster.enabled()) {
+    // CAF's own remoting carries every message between nodes.
+    actor_config->load<caf::io::middleman>();
+    if (config.cluster.tls()) {
+      actor_config->load<caf::openssl::manager>();
+      actor_config->openssl_certificate = config.cluster.tls_certificate;
+      actor_config->openssl_key = config.cluster.tls_key;
+      actor_config->openssl_cafile = config.cluster.tls_ca_file;
+    }
+  }
   system = std::make_unique<caf::actor_system>(*actor_config);
 
   auto ctx = std::make_shared<switch_context>();
@@ -230,6 +254,65 @@ void switch_node::impl::spawn_actors() {
       sms_sender,
       std::shared_ptr<protocols::sms_gateway>(protocols::make_file_sms_gateway(outbox)));
   context = std::move(ctx);
+}
+
+boost::system::result<void, std::string> switch_node::impl::join_cluster() {
+  const auto& cc = config.cluster;
+  if (!cc.enabled()) return {};
+  auto peers = check_cluster_config(cc, config.node_id);
+  if (!peers) return peers.error();
+  std::vector<std::uint8_t> nodes{context->node_id};
+  for (const auto& p : *peers) nodes.push_back(p.node);
+  auto map = std::make_shared<cluster_map>(context->node_id, std::move(nodes));
+  settlement_window_config wc;
+  wc.node = context->node_id;
+  wc.map = map;
+  wc.ledger = context->ledger;
+  wc.reads = ledger_store.get();
+  wc.time = time;
+  wc.report_directory = config.data_dir + "/settlement-windows";
+  wc.interval = std::chrono::seconds(cc.settlement_window_s);
+  windows = system->spawn(settlement_window, std::move(wc));
+  node_directory_config dc;
+  dc.local =
+      node_card{context->node_id, context->shards, context->presence, context->ledger, windows};
+  dc.peers = *peers;
+  dc.map = map;
+  dc.time = time;
+  dc.metrics = metrics.get();
+  cluster_directory = system->spawn(node_directory, std::move(dc));
+  auto published =
+      cc.tls() ? caf::openssl::publish(cluster_directory, static_cast<std::uint16_t>(cc.port),
+                                       cc.address.c_str(), true)
+               : system->middleman().publish(cluster_directory, static_cast<std::uint16_t>(cc.port),
+                                             cc.address.c_str(), true);
+  if (!published) {
+    return "cannot publish the node on " + cc.address + ":" + std::to_string(cc.port) + ": " +
+           system->render(published.error());
+  }
+  cluster_port = *published;
+  cluster_view_config vc;
+  vc.map = map;
+  vc.local = context->presence;
+  cluster_presence = system->spawn(cluster_view, std::move(vc));
+  // The context is not yet shared with any session: completing it here is safe.
+  context->cluster = map;
+  context->cluster_presence = cluster_presence;
+  auto connector =
+      cc.tls() ? system->openssl_manager().actor_handle() : system->middleman().actor_handle();
+  for (const auto& peer : *peers) {
+    peer_link_config pc;
+    pc.self_node = context->node_id;
+    pc.peer = peer;
+    pc.directory = cluster_directory;
+    pc.connector = connector;
+    pc.reconnect_min = std::chrono::milliseconds(cc.reconnect_min_ms);
+    pc.reconnect_max = std::chrono::milliseconds(cc.reconnect_max_ms);
+    peer_links.push_back(system->spawn(peer_link, std::move(pc)));
+  }
+  spdlog::info("cluster: node {} published on {}:{}{}, {} peer(s)", context->node_id, cc.address,
+               cluster_port, cc.tls() ? " (TLS)" : "", peers->size());
+  return {};
 }
 
 protocols::http_response switch_node::impl::serve_http(
@@ -431,6 +514,12 @@ void switch_node::impl::shut_down() {
     // A settle request still queued at the ledger is dropped, uncommitted, and
     // its billing session tells the terminal nothing was charged: exactly
     // what happened.
+    for (const auto& link : peer_links) caf::anon_send_exit(link, caf::exit_reason::user_shutdown);
+    if (cluster_presence) caf::anon_send_exit(cluster_presence, caf::exit_reason::user_shutdown);
+    if (windows) caf::anon_send_exit(windows, caf::exit_reason::user_shutdown);
+    if (cluster_directory) {
+      caf::anon_send_exit(cluster_directory, caf::exit_reason::user_shutdown);
+    }
     for (const auto& shard : context->shards) {
       caf::anon_send_exit(shard, caf::exit_reason::user_shutdown);
     }
@@ -463,6 +552,8 @@ boost::system::result<std::unique_ptr<switch_node>, std::string> switch_node::st
   if (auto r = i->open_storage(); !r) return r.error();
   i->spawn_actors();
   auto node = std::unique_ptr<switch_node>(new switch_node(std::move(i)));
+  // After `node` owns the actors: on an error its destructor stops them.
+  if (auto r = node->impl_->join_cluster(); !r) return r.error();
   if (auto r = node->impl_->listen(); !r) return r.error();
   // Known only once the paying port is bound; set before any connection can
   // arrive, since nothing is accepted until the io threads run.
@@ -501,6 +592,7 @@ std::string switch_node::data_directory() const {
 }
 const storage::ledger_store& switch_node::ledger() const { return *impl_->ledger_store; }
 const storage::directory_store& switch_node::directory() const { return *impl_->directory; }
+std::uint16_t switch_node::cluster_port() const { return impl_->cluster_port; }
 void switch_node::stop() { impl_->shut_down(); }
 
 }  // namespace paysync::actors

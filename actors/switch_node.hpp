@@ -40,7 +40,8 @@ class switch_node {
   std::string tls_fingerprint() const;       // "AB:CD:..." (SHA-256), "" without TLS
   std::string tls_certificate_file() const;  // "" without TLS
   std::string data_directory() const;
-  std::string receipt_key() const;  // "<base64url public key> (key_id <id>)"
+  std::string receipt_key() const;     // "<base64url public key> (key_id <id>)"
+  std::uint16_t cluster_port() const;  // 0 on a single node
   const storage::ledger_store& ledger() const;
   const storage::directory_store& directory() const;
 

@@ -92,6 +92,8 @@ std::string_view to_code(wire_error e) noexcept {
       return "busy";
     case wire_error::internal:
       return "internal";
+    case wire_error::node_unavailable:
+      return "node_unavailable";
   }
   return "internal";
 }

@@ -56,6 +56,9 @@ enum class wire_error : std::uint8_t {
   // the switch
   busy,      // a bounded queue is full; retry later
   internal,  // a fault inside the switch; nothing was charged
+  // the cluster (docs/cluster.md); last, so older codes keep their numbers
+  // between nodes of different versions
+  node_unavailable,  // the node that owns the transaction or account is down or unreachable
 };
 
 std::string_view to_code(wire_error e) noexcept;

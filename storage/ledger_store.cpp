@@ -428,6 +428,32 @@ result<account> ledger_store::find_account(std::string_view id) const {
   return codec::to_account(id, *state);
 }
 
+result<std::vector<account>> ledger_store::accounts_with_prefix(std::string_view prefix,
+                                                                std::size_t limit) const {
+  if (prefix.empty() || prefix.size() > 128 || limit > 100'000) {
+    return store_error::invalid_argument;
+  }
+  std::vector<account> out;
+  auto txn = env_.impl().begin_read();
+  if (!txn) return txn.error();
+  auto accounts = detail::cursor::open(txn->get(), env_.impl().dbs().ledger_accounts);
+  if (!accounts) return accounts.error();
+  MDB_val key = as_val(prefix);
+  MDB_val value;
+  // Keys sort bytewise: every id with the prefix follows the first one >= it.
+  int rc = mdb_cursor_get(accounts->get(), &key, &value, MDB_SET_RANGE);
+  for (; rc == 0 && out.size() < limit;
+       rc = mdb_cursor_get(accounts->get(), &key, &value, MDB_NEXT)) {
+    const auto id = as_view(key);
+    if (id.substr(0, prefix.size()) != prefix) break;
+    auto state = codec::decode_account(as_view(value));
+    if (!state) return state.error();
+    out.push_back(codec::to_account(id, *state));
+  }
+  if (rc != 0 && rc != MDB_NOTFOUND) return lmdb_failure(rc, "mdb_cursor_get(accounts)");
+  return out;
+}
+
 result<std::vector<posting_outcome>> ledger_store::post_batch(
     const std::vector<posting_request>& requests) {
   if (requests.size() > max_batch_requests) return store_error::invalid_argument;

@@ -85,6 +85,11 @@ class ledger_store {
   // (a batch naming one id twice fails with already_exists). For seeding.
   result<void> create_accounts(const std::vector<account>& accounts);
   result<account> find_account(std::string_view id) const;
+  // Accounts whose id starts with `prefix`, in id order, at most `limit`
+  // (<= 100000): the clearing accounts a settlement window nets
+  // (docs/cluster.md).
+  result<std::vector<account>> accounts_with_prefix(std::string_view prefix,
+                                                    std::size_t limit) const;
 
   // Applies every request in order inside ONE write transaction and commits it
   // durably (fsync) before returning, so a caller may acknowledge each

@@ -120,19 +120,7 @@ class actor_test : public ::testing::Test {
     ctx->limits.require_terminal_keys = false;
     ctx->ledger =
         system_->spawn(ledger, ledger_config{ledger_store_.get(), 1024, clock_, &metrics_});
-    for (std::uint16_t i = 0; i < shards; ++i) {
-      registry_shard_config sc;
-      sc.shard_index = i;
-      sc.shard_count = shards;
-      sc.sweep_interval_ms = 0;
-      sc.time = clock_;
-      sc.metrics = &metrics_;
-      ctx->shards.push_back(system_->spawn(registry_shard, sc));
-      presence_shard_config pc;
-      pc.shard_index = i;
-      pc.time = clock_;
-      ctx->presence.push_back(system_->spawn(presence_shard, pc));
-    }
+    spawn_shards(*ctx, 0, shards);
     ctx->factors = factors_.get();
     // Authentication is off unless a test lowers the thresholds.
     ctx->auth.policy.defaults = {std::numeric_limits<std::int64_t>::max(),
@@ -149,6 +137,24 @@ class actor_test : public ::testing::Test {
                                               protocols::make_file_sms_gateway(sms_outbox())));
     context_ = ctx;
     sched_->run();
+  }
+
+  // `shards` registry and presence shards of node `node` into `ctx`.
+  void spawn_shards(switch_context& ctx, std::uint8_t node, std::uint16_t shards) {
+    for (std::uint16_t i = 0; i < shards; ++i) {
+      registry_shard_config sc;
+      sc.node_id = node;
+      sc.shard_index = i;
+      sc.shard_count = shards;
+      sc.sweep_interval_ms = 0;
+      sc.time = clock_;
+      sc.metrics = &metrics_;
+      ctx.shards.push_back(system_->spawn(registry_shard, sc));
+      presence_shard_config pc;
+      pc.shard_index = i;
+      pc.time = clock_;
+      ctx.presence.push_back(system_->spawn(presence_shard, pc));
+    }
   }
 
   struct billing_terminal {
@@ -200,6 +206,20 @@ class actor_test : public ::testing::Test {
     for (auto& [k, v] : extra) m[k] = v;
     send(b.actor, m);
     return b.wire->take_one();
+  }
+
+  // Opens, joins by link token and confirms the merchant; returns the txn id.
+  std::string synchronize(billing_terminal& b, handset& h, json::object open_extra = {}) {
+    auto opened = open(b, std::move(open_extra));
+    EXPECT_EQ(str(opened, "type"), "opened") << json::serialize(opened);
+    const auto txn = str(opened, "txn");
+    const auto link = str(opened, "link");
+    send(h.actor, {{"type", "join"}, {"token", link.substr(link.rfind('/') + 1)}});
+    EXPECT_EQ(str(h.wire->take_one(), "type"), "merchant");
+    send(h.actor, {{"type", "confirm_merchant"}, {"txn", txn}});
+    EXPECT_EQ(str(h.wire->take_one(), "type"), "ack");
+    EXPECT_EQ(str(b.wire->take_one(), "type"), "synchronized");
+    return txn;
   }
 
   std::string sms_outbox() const { return dir_.sub("sms-outbox.jsonl"); }

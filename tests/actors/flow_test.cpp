@@ -9,20 +9,6 @@ namespace {
 class FlowA : public actor_test {
  protected:
   void SetUp() override { start_switch(); }
-
-  // Opens, joins by link token and confirms the merchant; returns the txn id.
-  std::string synchronize(billing_terminal& b, handset& h, json::object open_extra = {}) {
-    auto opened = open(b, std::move(open_extra));
-    EXPECT_EQ(str(opened, "type"), "opened") << json::serialize(opened);
-    const auto txn = str(opened, "txn");
-    const auto link = str(opened, "link");
-    send(h.actor, {{"type", "join"}, {"token", link.substr(link.rfind('/') + 1)}});
-    EXPECT_EQ(str(h.wire->take_one(), "type"), "merchant");
-    send(h.actor, {{"type", "confirm_merchant"}, {"txn", txn}});
-    EXPECT_EQ(str(h.wire->take_one(), "type"), "ack");
-    EXPECT_EQ(str(b.wire->take_one(), "type"), "synchronized");
-    return txn;
-  }
 };
 
 TEST_F(FlowA, SettlesAndTellsBothSides) {

@@ -29,23 +29,14 @@ inline std::string str(const json::object& o, std::string_view key) {
   return it != o.end() && it->value().is_string() ? std::string(it->value().get_string()) : "";
 }
 
-class switch_test : public ::testing::Test {
+// What every test against real switch processes does over real WebSockets;
+// nothing here knows how many switches there are.
+class terminal_test : public ::testing::Test {
  protected:
   static constexpr auto wait = 5s;
 
-  void start(std::vector<std::string> extra = {}) {
-    process_ = std::make_unique<switch_process>(data_dir(), std::move(extra));
-  }
-  std::string data_dir() const { return dir_.sub("data"); }
-  switch_process& process() { return *process_; }
-
-  void TearDown() override {
-    if (process_ && process_->running()) {
-      // After every test the money still balances, whatever the test did.
-      expect_balanced_ledger();
-      process_->stop();
-    }
-  }
+  // What to print when a connection fails (the switches' output).
+  virtual std::string diagnostics() const { return {}; }
 
   protocols::terminal_session connect(std::uint16_t port,
                                       std::vector<std::pair<std::string, std::string>> headers,
@@ -58,36 +49,24 @@ class switch_test : public ::testing::Test {
     auto s = protocols::terminal_session::connect(o);
     if (!s) {
       ADD_FAILURE() << "cannot connect: " << protocols::to_string(s.error()) << "\n"
-                    << process_->output();
+                    << diagnostics();
       throw std::runtime_error("connect failed");
     }
     return std::move(*s);
   }
 
-  // The secret key the switch wrote for a demo terminal or order centre on
-  // its first start (docs/demo-data.md).
-  std::string terminal_key_file(const std::string& id) const {
-    return data_dir() + "/terminal-keys/" + id + ".key";
-  }
-
-  // Says hello as `id` and answers the switch's challenge with its key.
-  protocols::terminal_session identified(std::uint16_t port, std::string_view id_field,
-                                         const std::string& id, std::string target = "/") {
+  // Says hello as `id` on `port` and answers the switch's challenge with the
+  // key in `key_file`.
+  protocols::terminal_session identified_with(std::uint16_t port, const std::string& key_file,
+                                              std::string_view id_field, const std::string& id,
+                                              std::string target = "/") {
     auto s = connect(port, {}, std::move(target));
-    auto keys = protocols::read_terminal_key_file(terminal_key_file(id));
+    auto keys = protocols::read_terminal_key_file(key_file);
     EXPECT_TRUE(keys) << (keys ? "" : keys.error());
     auto welcome = protocols::identify(s, id_field, id, keys ? &*keys : nullptr, wait);
     EXPECT_TRUE(welcome && str(*welcome, "type") == "welcome")
         << (welcome ? json::serialize(*welcome) : "no reply");
     return s;
-  }
-
-  protocols::terminal_session billing(const std::string& terminal = "t-kahawa-01") {
-    return identified(process_->billing_port(), "terminal", terminal);
-  }
-
-  protocols::terminal_session handset(const std::string& msisdn = "254700000001") {
-    return connect(process_->paying_port(), {{"X-MSISDN", msisdn}});
   }
 
   // request() that must succeed with a reply of `type`.
@@ -126,7 +105,7 @@ class switch_test : public ::testing::Test {
     EXPECT_EQ(str(*pong, "type"), "pong");
   }
 
-  // Opens -> joins by `how` -> confirms the merchant; returns the txn id.
+  // Opens -> joins by link token -> confirms the merchant; returns the txn id.
   std::string synchronize(protocols::terminal_session& b, protocols::terminal_session& h,
                           json::object open_fields = {}) {
     json::object open{{"type", "open"}};
@@ -140,10 +119,9 @@ class switch_test : public ::testing::Test {
     return txn;
   }
 
-  // A whole payment; returns the receipt.
-  json::object pay(protocols::terminal_session& b, protocols::terminal_session& h,
-                   std::int64_t amount) {
-    auto txn = synchronize(b, h);
+  // Amount -> confirmation -> receipt and settled, on a synchronized txn.
+  json::object settle(protocols::terminal_session& b, protocols::terminal_session& h,
+                      const std::string& txn, std::int64_t amount) {
     call(b, {{"type", "amount"}, {"txn", txn}, {"amount", amount}}, "ack");
     event(h, "amount");
     auto receipt =
@@ -152,16 +130,77 @@ class switch_test : public ::testing::Test {
     return receipt;
   }
 
-  // Reads the switch's LMDB files from this process (LMDB allows readers in
-  // other processes while the switch writes).
+  // Reads the LMDB files in `directory` from this process (LMDB allows
+  // readers in other processes while a switch writes).
   template <class F>
-  void with_ledger(F f) {
+  static void with_ledger_in(const std::string& directory, F f) {
     storage::environment_options o;
-    o.directory = data_dir();
+    o.directory = directory;
     auto env = storage::environment::open(o);
     ASSERT_TRUE(env) << storage::to_string(env.error());
     storage::ledger_store ledger(**env);
     f(ledger);
+  }
+
+  // Every balance sums to zero per currency and matches the journal.
+  static void expect_balanced_ledger_in(const std::string& directory) {
+    with_ledger_in(directory, [&](storage::ledger_store& l) {
+      auto totals = l.balance_totals();
+      ASSERT_TRUE(totals);
+      for (const auto& [currency, sum] : *totals) EXPECT_EQ(sum, 0) << currency << " " << directory;
+      auto audit = l.audit();
+      ASSERT_TRUE(audit);
+      EXPECT_TRUE(audit->empty()) << directory;
+    });
+  }
+};
+
+class switch_test : public terminal_test {
+ protected:
+  void start(std::vector<std::string> extra = {}) {
+    process_ = std::make_unique<switch_process>(data_dir(), std::move(extra));
+  }
+  std::string data_dir() const { return dir_.sub("data"); }
+  switch_process& process() { return *process_; }
+  std::string diagnostics() const override { return process_ ? process_->output() : ""; }
+
+  void TearDown() override {
+    if (process_ && process_->running()) {
+      // After every test the money still balances, whatever the test did.
+      expect_balanced_ledger();
+      process_->stop();
+    }
+  }
+
+  // The secret key the switch wrote for a demo terminal or order centre on
+  // its first start (docs/demo-data.md).
+  std::string terminal_key_file(const std::string& id) const {
+    return data_dir() + "/terminal-keys/" + id + ".key";
+  }
+
+  // Says hello as `id` and answers the switch's challenge with its key.
+  protocols::terminal_session identified(std::uint16_t port, std::string_view id_field,
+                                         const std::string& id, std::string target = "/") {
+    return identified_with(port, terminal_key_file(id), id_field, id, std::move(target));
+  }
+
+  protocols::terminal_session billing(const std::string& terminal = "t-kahawa-01") {
+    return identified(process_->billing_port(), "terminal", terminal);
+  }
+
+  protocols::terminal_session handset(const std::string& msisdn = "254700000001") {
+    return connect(process_->paying_port(), {{"X-MSISDN", msisdn}});
+  }
+
+  // A whole payment; returns the receipt.
+  json::object pay(protocols::terminal_session& b, protocols::terminal_session& h,
+                   std::int64_t amount) {
+    return settle(b, h, synchronize(b, h), amount);
+  }
+
+  template <class F>
+  void with_ledger(F f) {
+    with_ledger_in(data_dir(), std::move(f));
   }
 
   std::int64_t balance(const std::string& account) {
@@ -180,16 +219,7 @@ class switch_test : public ::testing::Test {
     return out;
   }
 
-  void expect_balanced_ledger() {
-    with_ledger([](storage::ledger_store& l) {
-      auto totals = l.balance_totals();
-      ASSERT_TRUE(totals);
-      for (const auto& [currency, sum] : *totals) EXPECT_EQ(sum, 0) << currency;
-      auto audit = l.audit();
-      ASSERT_TRUE(audit);
-      EXPECT_TRUE(audit->empty());
-    });
-  }
+  void expect_balanced_ledger() { expect_balanced_ledger_in(data_dir()); }
 
   scratch_directory dir_;
   std::unique_ptr<switch_process> process_;

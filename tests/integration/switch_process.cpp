@@ -1,6 +1,7 @@
 #include "switch_process.hpp"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -28,14 +29,17 @@ switch_process::switch_process(std::string data_dir, std::vector<std::string> ex
                                 "--shards",        "2"};
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   int pipe_fds[2];
-  if (::pipe(pipe_fds) != 0) throw std::runtime_error("pipe failed");
+  // Close-on-exec: a sibling started later (tests run several nodes) must
+  // not inherit this pipe, or this child's EOF would never be seen.
+  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
   pid_ = ::fork();
   if (pid_ < 0) throw std::runtime_error("fork failed");
   if (pid_ == 0) {
     ::dup2(pipe_fds[1], STDOUT_FILENO);
     ::dup2(pipe_fds[1], STDERR_FILENO);
-    ::close(pipe_fds[0]);
-    ::close(pipe_fds[1]);
+    // Nothing else of the test process (sockets, other nodes' pipes) leaks
+    // into the switch.
+    ::close_range(3, ~0U, 0);
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -46,8 +50,10 @@ switch_process::switch_process(std::string data_dir, std::vector<std::string> ex
   reader_ = std::thread([this, fd = pipe_fds[0]] { read_output(fd); });
 
   std::unique_lock lock(mutex_);
+  // Up to the end of the line: the output arrives in chunks, and a line cut
+  // after "operator=127.0.0.1:3" would otherwise match with port 3.
   const std::regex ready(
-      R"(PAYSYNC_READY billing=[^ ]*:(\d+) paying=[^ ]*:(\d+) operator=[^ ]*:(\d+))");
+      R"(PAYSYNC_READY billing=[^ \n]*:(\d+) paying=[^ \n]*:(\d+) operator=[^ \n]*:(\d+)[^\n]*\n)");
   std::smatch m;
   const bool up = ready_.wait_for(lock, std::chrono::seconds(30),
                                   [&] { return std::regex_search(output_, m, ready) || eof_; });

@@ -113,6 +113,21 @@ TEST_F(LedgerStore, CreatesAndFindsAccounts) {
   EXPECT_EQ(ledger().find_account("").error(), store_error::invalid_argument);
 }
 
+// The settlement windows of a cluster list the clearing accounts by prefix.
+TEST_F(LedgerStore, ListsAccountsByPrefixInIdOrder) {
+  for (const char* id : {"clearing:m-b", "clearing:m-a", "clearinghouse", "cleared:x", "z"}) {
+    ASSERT_TRUE(ledger().create_account({id, "KES", account_kind::system, 0, false})) << id;
+  }
+  auto got = ledger().accounts_with_prefix("clearing:", 10);
+  ASSERT_TRUE(got);
+  ASSERT_EQ(got->size(), 2u);
+  EXPECT_EQ((*got)[0].id, "clearing:m-a");
+  EXPECT_EQ((*got)[1].id, "clearing:m-b");
+  EXPECT_EQ(ledger().accounts_with_prefix("clearing:", 1)->size(), 1u);
+  EXPECT_TRUE(ledger().accounts_with_prefix("nothing:", 10)->empty());
+  EXPECT_EQ(ledger().accounts_with_prefix("", 10).error(), store_error::invalid_argument);
+}
+
 TEST_F(LedgerStore, CreateAccountRefusesATakenIdWhateverItsContent) {
   EXPECT_EQ(ledger().create_account({kAmina, "KES", account_kind::user, 0, false}).error(),
             store_error::already_exists);

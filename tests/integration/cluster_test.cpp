@@ -1,0 +1,355 @@
+// One switch on three real nodes over CAF remoting (issue 8, docs/cluster.md):
+// every flow with its billing terminal and its handset on different nodes, a
+// node killed with SIGKILL (its transactions fail with node_unavailable on the
+// surviving side, the survivors keep serving) and restarted (it rejoins, its
+// ledger intact).
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <regex>
+
+#include "switch_fixture.hpp"
+
+namespace paysync::testing_support {
+namespace {
+
+// A port that was free a moment ago: the nodes must know each other's
+// cluster ports before any of them starts.
+std::uint16_t free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+class Cluster : public terminal_test {
+ protected:
+  static constexpr int nodes = 3;
+
+  void SetUp() override {
+    for (auto& p : cluster_ports_) p = free_port();
+    for (int i = 0; i < nodes; ++i) start_node(i);
+    for (int i = 0; i < nodes; ++i) wait_for_peers(i, {0, 1, 2});
+  }
+
+  void TearDown() override {
+    if (HasFailure()) std::cerr << diagnostics();
+    for (auto& n : nodes_) {
+      if (n && n->running()) n->stop();
+    }
+  }
+
+  std::string data_dir(int i) const { return dir_.sub("node" + std::to_string(i)); }
+
+  void start_node(int i) {
+    std::vector<std::string> args{"--node-id",
+                                  std::to_string(i),
+                                  "--cluster-port",
+                                  std::to_string(cluster_ports_[i]),
+                                  "--cluster-reconnect-max-ms",
+                                  "500"};
+    for (int j = 0; j < nodes; ++j) {
+      if (j == i) continue;
+      args.push_back("--peer");
+      args.push_back(std::to_string(j) + "@127.0.0.1:" + std::to_string(cluster_ports_[j]));
+    }
+    nodes_[i] = std::make_unique<switch_process>(data_dir(i), std::move(args));
+  }
+
+  switch_process& node(int i) { return *nodes_[i]; }
+
+  // 1 when node `i` sees `peer` up, 0 when down, -1 when not reported.
+  int peer_up(int i, int peer) {
+    const auto metrics = switch_process::http_get(node(i).operator_port(), "/metrics");
+    const std::regex line("paysync_cluster_peer_up\\{peer=\"" + std::to_string(peer) +
+                          "\"\\} ([01])");
+    std::smatch m;
+    if (!std::regex_search(metrics, m, line)) return -1;
+    return std::stoi(m[1]);
+  }
+
+  // Waits until node `i` sees every node of `up` (but itself) up.
+  void wait_for_peers(int i, std::vector<int> up, int state = 1) {
+    const auto deadline = std::chrono::steady_clock::now() + 20s;
+    for (;;) {
+      bool all = true;
+      for (int p : up) {
+        if (p != i && peer_up(i, p) != state) all = false;
+      }
+      if (all) return;
+      if (std::chrono::steady_clock::now() > deadline) {
+        FAIL() << "node " << i << " does not see its peers " << (state ? "up" : "down") << "\n"
+               << node(i).output();
+      }
+      std::this_thread::sleep_for(50ms);
+    }
+  }
+
+  std::string diagnostics() const override {
+    std::string out;
+    for (int i = 0; i < nodes; ++i) {
+      if (nodes_[i]) out += "--- node " + std::to_string(i) + "\n" + nodes_[i]->output();
+    }
+    return out;
+  }
+
+  protocols::terminal_session identified(int i, std::string_view field, const std::string& id,
+                                         std::string target = "/") {
+    return identified_with(node(i).billing_port(), data_dir(i) + "/terminal-keys/" + id + ".key",
+                           field, id, std::move(target));
+  }
+
+  protocols::terminal_session billing(int i, const std::string& terminal = "t-kahawa-01") {
+    return identified(i, "terminal", terminal);
+  }
+  protocols::terminal_session handset(int i, const std::string& msisdn = "254700000001") {
+    return connect(node(i).paying_port(), {{"X-MSISDN", msisdn}});
+  }
+
+  json::object pay(protocols::terminal_session& b, protocols::terminal_session& h,
+                   const std::string& txn, std::int64_t amount) {
+    return settle(b, h, txn, amount);
+  }
+
+  template <class F>
+  void with_ledger(int i, F f) {
+    with_ledger_in(data_dir(i), std::move(f));
+  }
+
+  std::int64_t balance(int i, const std::string& account) {
+    std::int64_t out = 0;
+    with_ledger(i, [&](storage::ledger_store& l) {
+      if (auto a = l.find_account(account)) out = a->balance_minor;
+    });
+    return out;
+  }
+
+  // How many nodes' ledgers hold the settlement of `txn` (exactly one should).
+  int holders_of(const std::string& txn) {
+    int n = 0;
+    for (int i = 0; i < nodes; ++i) {
+      with_ledger(i, [&](storage::ledger_store& l) { n += l.find_entry(txn) ? 1 : 0; });
+    }
+    return n;
+  }
+
+  void expect_balanced_ledgers() {
+    for (int i = 0; i < nodes; ++i) expect_balanced_ledger_in(data_dir(i));
+  }
+
+  // `paysync close-window` against node i: the cluster's audit report.
+  json::object close_window(int i, int* exit_status = nullptr) {
+    const auto command = switch_process::binary() + " close-window --cluster-port " +
+                         std::to_string(cluster_ports_[i]) + " 2>&1";
+    std::string out;
+    FILE* pipe = ::popen(command.c_str(), "r");
+    char buf[4096];
+    for (std::size_t n; (n = std::fread(buf, 1, sizeof(buf), pipe)) > 0;) out.append(buf, n);
+    const int status = ::pclose(pipe);
+    if (exit_status) *exit_status = WEXITSTATUS(status);
+    const auto brace = out.find('{');
+    if (brace == std::string::npos) {
+      ADD_FAILURE() << "close-window printed no report: " << out;
+      return {};
+    }
+    return json::parse(out.substr(brace)).as_object();
+  }
+
+  scratch_directory dir_;
+  std::array<std::uint16_t, nodes> cluster_ports_{};
+  std::array<std::unique_ptr<switch_process>, nodes> nodes_;
+};
+
+TEST_F(Cluster, EveryNodeSeesEveryPeerUp) {
+  for (int i = 0; i < nodes; ++i) {
+    for (int p = 0; p < nodes; ++p) {
+      if (p != i) {
+        EXPECT_EQ(peer_up(i, p), 1) << i << " -> " << p;
+      }
+    }
+  }
+}
+
+// Flow A: the terminal on node 0 opens; the handset on node 1 joins by the
+// link's token, which names node 0, and the two sessions then talk directly.
+TEST_F(Cluster, FlowAWithTerminalAndHandsetOnDifferentNodes) {
+  auto b = billing(0);
+  auto h = handset(1);
+  const auto txn = synchronize(b, h);
+  EXPECT_EQ(txn.substr(0, 4), "tx00");
+  auto receipt = pay(b, h, txn, 15000);
+  EXPECT_EQ(str(receipt, "txn"), txn);
+}
+
+// Flow B: the payer on node 2 names a till whose terminal is on node 1.
+TEST_F(Cluster, FlowBReachesATerminalOnAnotherNode) {
+  auto b = billing(1);
+  auto h = handset(2, "254700000002");
+  auto merchant = call(h, {{"type", "pay_merchant"}, {"till", "500100"}}, "merchant");
+  const auto txn = str(merchant, "txn");
+  EXPECT_EQ(txn.substr(0, 4), "tx01");
+  EXPECT_EQ(str(event(b, "opened"), "txn"), txn);
+  call(h, {{"type", "confirm_merchant"}, {"txn", txn}}, "ack");
+  event(b, "synchronized");
+  pay(b, h, txn, 7000);
+}
+
+// Flow C: an order centre on node 0 forwards an order to the merchant's
+// terminal on node 2, which pushes to the caller's handset on node 1.
+TEST_F(Cluster, FlowCPushesToAHandsetOnAnotherNode) {
+  auto b = billing(2, "t-mboga-01");
+  auto h = handset(1, "254700000002");
+  auto centre = identified(0, "centre", "oc-nairobi", "/centre");
+  call(centre,
+       {{"type", "forward_order"},
+        {"till", "500200"},
+        {"msisdn", "254700000002"},
+        {"lines", json::array{json::object{{"sku", "sukuma"}, {"qty", 3}}}}},
+       "forwarded");
+  auto order = event(b, "centre_order");
+  auto opened =
+      call(b, {{"type", "open"}, {"amount", 12000}, {"push_customer", str(order, "customer")}},
+           "opened");
+  EXPECT_EQ(str(opened, "pushed_via"), "handset");
+  const auto txn = str(opened, "txn");
+  auto push = event(h, "push");
+  EXPECT_EQ(str(push, "txn"), txn);
+  call(h, {{"type", "join"}, {"txn", txn}}, "merchant");
+  call(h, {{"type", "confirm_merchant"}, {"txn", txn}}, "ack");
+  event(b, "synchronized");
+  event(h, "amount");
+  call(h, {{"type", "confirm_amount"}, {"txn", txn}, {"amount", 12000}}, "receipt");
+  event(b, "settled");
+}
+
+// Kill node 0: its transactions fail with node_unavailable for handsets on
+// the other nodes; nodes 1 and 2 keep serving; restarted, node 0 rejoins
+// with its ledger intact.
+TEST_F(Cluster, KilledNodeFailsItsTransactionsAndRejoinsWithItsLedger) {
+  // A payment settled on node 0 before it dies.
+  auto b0 = billing(0);
+  auto h1 = handset(1);
+  auto settled_txn = synchronize(b0, h1);
+  pay(b0, h1, settled_txn, 5000);
+  // One in flight on node 0 (handset on node 1), one on node 1 whose handset
+  // is on node 0.
+  auto in_flight = synchronize(b0, h1);
+  auto b1 = billing(1, "t-mboga-01");
+  auto h0 = handset(0, "254700000003");
+  auto other = synchronize(b1, h0);
+
+  node(0).kill_hard();
+  auto failed = event(h1, "failed");
+  EXPECT_EQ(str(failed, "txn"), in_flight);
+  EXPECT_EQ(str(failed, "code"), "node_unavailable");
+  auto failed_b = event(b1, "failed");
+  EXPECT_EQ(str(failed_b, "txn"), other);
+  EXPECT_EQ(str(failed_b, "code"), "node_unavailable");
+  wait_for_peers(1, {0}, 0);
+  wait_for_peers(2, {0}, 0);
+  // A node-0 id presented on node 2: a clear error, not a lockout.
+  auto h2 = handset(2, "254700000003");
+  auto refused = call(h2, {{"type", "join"}, {"txn", in_flight}}, "error");
+  EXPECT_EQ(str(refused, "code"), "node_unavailable");
+
+  // The survivors still serve each other: a payer whose ledger partition is
+  // on a survivor (u-1003 lives on node 2; docs/cluster.md, partitions)...
+  auto b2 = billing(2);
+  auto h1b = handset(1, "254700000003");
+  auto txn = synchronize(b2, h1b);
+  pay(b2, h1b, txn, 3000);
+  // ...while a payer whose partition died cannot pay, and is told why.
+  auto h1c = handset(1, "254700000002");
+  auto unpayable = synchronize(b2, h1c);
+  call(b2, {{"type", "amount"}, {"txn", unpayable}, {"amount", 1000}}, "ack");
+  event(h1c, "amount");
+  auto down =
+      call(h1c, {{"type", "confirm_amount"}, {"txn", unpayable}, {"amount", 1000}}, "failed");
+  EXPECT_EQ(str(down, "code"), "node_unavailable") << json::serialize(down);
+
+  // Node 0 comes back on the same data and cluster port.
+  start_node(0);
+  for (int i = 0; i < nodes; ++i) wait_for_peers(i, {0, 1, 2});
+  auto b0b = billing(0);
+  // The payment settled before the kill is in the ledger exactly once.
+  EXPECT_EQ(holders_of(settled_txn), 1);
+  auto h2b = handset(2, "254700000002");
+  auto again = synchronize(b0b, h2b);
+  pay(b0b, h2b, again, 2500);
+}
+
+// Item 3: settlements commit on the payer's partition into per-partition
+// clearing accounts; a window close nets them into each merchant's account on
+// its home node. A node that dies mid-window loses nothing: its transfers
+// wait and are delivered when it is back.
+TEST_F(Cluster, SettlementWindowNetsEveryPartitionIntoTheMerchantsAccounts) {
+  std::map<std::string, std::int64_t> paid;  // merchant -> settled payments
+  std::vector<std::string> txns;
+  auto payment = [&](int billing_node, const std::string& terminal, const std::string& merchant,
+                     int handset_node, const std::string& msisdn, std::int64_t amount) {
+    auto b = billing(billing_node, terminal);
+    auto h = handset(handset_node, msisdn);
+    auto txn = synchronize(b, h);
+    auto receipt = pay(b, h, txn, amount);
+    if (str(receipt, "type") == "receipt") paid[merchant] += amount;
+    txns.push_back(txn);
+  };
+  payment(0, "t-kahawa-01", "m-kahawa", 1, "254700000001", 15000);
+  payment(1, "t-mboga-01", "m-mboga", 2, "254700000002", 7000);
+  payment(2, "t-kahawa-02", "m-kahawa", 0, "254700000003", 2000);
+  payment(1, "t-kahawa-01", "m-kahawa", 2, "254700000001", 4000);
+  for (const auto& txn : txns) EXPECT_EQ(holders_of(txn), 1) << txn;
+
+  int status = -1;
+  auto report = close_window(0, &status);
+  EXPECT_EQ(status, 0) << json::serialize(report);
+  EXPECT_TRUE(report["balanced"].as_bool()) << json::serialize(report);
+  std::int64_t total = 0;
+  for (const auto& [m, amount] : paid) total += amount;
+  EXPECT_EQ(report["netted_minor"].to_number<std::int64_t>(), total);
+  for (const auto& [merchant, amount] : paid) {
+    std::int64_t across = 0;
+    for (int i = 0; i < nodes; ++i) across += balance(i, "merchant:" + merchant);
+    EXPECT_EQ(across, amount) << merchant;
+    EXPECT_EQ(report["merchants"].at(merchant).at("delivered_minor").to_number<std::int64_t>(),
+              amount);
+  }
+  // Each partition's reports are kept.
+  for (int i = 0; i < nodes; ++i) {
+    EXPECT_TRUE(std::filesystem::exists(data_dir(i) + "/settlement-windows")) << i;
+  }
+  expect_balanced_ledgers();
+
+  // A node dies before the next window: what is owed to merchants homed
+  // there waits on the other partitions and arrives once it is back.
+  payment(0, "t-kahawa-01", "m-kahawa", 1, "254700000002", 3000);
+  payment(2, "t-mboga-01", "m-mboga", 0, "254700000003", 1000);
+  node(2).kill_hard();
+  wait_for_peers(0, {2}, 0);
+  auto partial = close_window(0);
+  start_node(2);
+  for (int i = 0; i < nodes; ++i) wait_for_peers(i, {0, 1, 2});
+  auto after = close_window(1, &status);
+  EXPECT_EQ(status, 0) << json::serialize(partial) << "\n" << json::serialize(after);
+  for (const auto& [merchant, amount] : paid) {
+    std::int64_t across = 0;
+    for (int i = 0; i < nodes; ++i) across += balance(i, "merchant:" + merchant);
+    EXPECT_EQ(across, amount) << merchant << "\n" << json::serialize(after);
+  }
+  expect_balanced_ledgers();
+}
+
+}  // namespace
+}  // namespace paysync::testing_support
