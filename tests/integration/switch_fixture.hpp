@@ -38,6 +38,8 @@ class terminal_test : public ::testing::Test {
   // What to print when a connection fails (the switches' output).
   virtual std::string diagnostics() const { return {}; }
 
+  protocols::client_tls client_tls_;  // how connect() reaches the switch: plaintext by default
+
   protocols::terminal_session connect(std::uint16_t port,
                                       std::vector<std::pair<std::string, std::string>> headers,
                                       std::string target = "/") {
@@ -223,7 +225,6 @@ class switch_test : public terminal_test {
 
   scratch_directory dir_;
   std::unique_ptr<switch_process> process_;
-  protocols::client_tls client_tls_;  // how connect() reaches the switch: plaintext by default
 };
 
 }  // namespace paysync::testing_support
