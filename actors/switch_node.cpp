@@ -157,7 +157,7 @@ void switch_node::impl::spawn_actors() {
   // 500 rounds before it sleeps on its condition variable (which an external
   // enqueue signals). With registry sweeps every 250 ms that polling never
   // stopped: ~9% of a core while idle, taken from the I/O threads and the
-  // ledger under load. Without it: ~2% idle, open-loop p99 13.3 ms against
+  // ledger under load. Without it: ~1% idle, open-loop p99 13.3 ms against
   // 14.7 ms, the same throughput (bench/README.md, 2026-12-02).
   actor_config->set("work-stealing.moderate-poll-attempts", std::size_t{0});
   actor_config->add_message_types<caf::id_block::paysync>();
@@ -165,6 +165,9 @@ void switch_node::impl::spawn_actors() {
     // CAF's own remoting carries every message between nodes.
     actor_config->load<caf::io::middleman>();
     if (config.cluster.tls()) {
+      spdlog::warn(
+          "cluster: TLS between nodes (caf_openssl) is not reliable yet: two nodes dialling "
+          "each other may flap (docs/cluster.md, Known issues)");
       actor_config->load<caf::openssl::manager>();
       actor_config->openssl_certificate = config.cluster.tls_certificate;
       actor_config->openssl_key = config.cluster.tls_key;
