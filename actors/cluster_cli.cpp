@@ -39,13 +39,7 @@ int run_close_window_cli(int argc, const char* const* argv) {
   caf::actor_system_config cfg;
   cfg.set("scheduler.max-threads", std::size_t{1});
   cfg.add_message_types<caf::id_block::paysync>();
-  cfg.load<caf::io::middleman>();
-  if (c.tls()) {
-    cfg.load<caf::openssl::manager>();
-    cfg.openssl_certificate = c.tls_certificate;
-    cfg.openssl_key = c.tls_key;
-    cfg.openssl_cafile = c.tls_ca_file;
-  }
+  load_cluster_remoting(cfg, c);
   caf::actor_system system(cfg);
   const auto port = static_cast<std::uint16_t>(c.port);
   auto remote = c.tls() ? caf::openssl::remote_actor<node_directory_actor>(system, c.address, port)

@@ -1,6 +1,8 @@
 #include "actors/cluster_config.hpp"
 
 #include <boost/program_options.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/openssl/manager.hpp>
 #include <charconv>
 #include <set>
 
@@ -95,6 +97,15 @@ boost::system::result<std::vector<peer_address>, std::string> check_cluster_conf
     out.push_back(std::move(*p));
   }
   return out;
+}
+
+void load_cluster_remoting(caf::actor_system_config& cfg, const cluster_config& c) {
+  cfg.load<caf::io::middleman>();
+  if (!c.tls()) return;
+  cfg.load<caf::openssl::manager>();
+  cfg.openssl_certificate = c.tls_certificate;
+  cfg.openssl_key = c.tls_key;
+  cfg.openssl_cafile = c.tls_ca_file;
 }
 
 }  // namespace paysync::actors

@@ -11,6 +11,10 @@
 #include <string>
 #include <vector>
 
+namespace caf {
+class actor_system_config;
+}
+
 namespace paysync::actors {
 
 // One peer node: "N@host:port" on the command line.
@@ -47,5 +51,10 @@ void add_cluster_options(boost::program_options::options_description& options, c
 // TLS all or nothing. Returns the parsed peers.
 boost::system::result<std::vector<peer_address>, std::string> check_cluster_config(
     const cluster_config& c, unsigned own_node_id);
+
+// Loads CAF's remoting into `cfg`, and caf_openssl with this node's PEM
+// files when the cluster talks TLS: the switch and `paysync close-window`
+// reach peers the same way.
+void load_cluster_remoting(caf::actor_system_config& cfg, const cluster_config& c);
 
 }  // namespace paysync::actors

@@ -163,16 +163,12 @@ void switch_node::impl::spawn_actors() {
   actor_config->add_message_types<caf::id_block::paysync>();
   if (config.cluster.enabled()) {
     // CAF's own remoting carries every message between nodes.
-    actor_config->load<caf::io::middleman>();
     if (config.cluster.tls()) {
       spdlog::warn(
           "cluster: TLS between nodes (caf_openssl) is not reliable yet: two nodes dialling "
           "each other may flap (docs/cluster.md, Known issues)");
-      actor_config->load<caf::openssl::manager>();
-      actor_config->openssl_certificate = config.cluster.tls_certificate;
-      actor_config->openssl_key = config.cluster.tls_key;
-      actor_config->openssl_cafile = config.cluster.tls_ca_file;
     }
+    load_cluster_remoting(*actor_config, config.cluster);
   }
   system = std::make_unique<caf::actor_system>(*actor_config);
 
