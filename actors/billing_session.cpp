@@ -6,6 +6,7 @@
 
 #include "actors/cluster_view.hpp"
 #include "actors/payer_checks.hpp"
+#include "actors/request_timeout.hpp"
 #include "protocols/message_codec.hpp"
 #include "protocols/money.hpp"
 #include "protocols/qr_code.hpp"
@@ -58,8 +59,13 @@ registry_shard_actor shard_of(self_ptr self, const std::string& txn) {
   return self->state.ctx->shard(route ? route->shard : 0);
 }
 
-std::chrono::milliseconds request_timeout(self_ptr self) {
+std::chrono::milliseconds request_limit(self_ptr self) {
   return std::chrono::milliseconds(self->state.ctx->limits.request_timeout_ms);
+}
+
+template <class Handle>
+caf::duration request_timeout(self_ptr self, const Handle& dest) {
+  return request_timeout_for(self, dest, request_limit(self));
 }
 
 // A handset on another node can vanish with its node: watch it (docs/cluster.md).
@@ -234,7 +240,8 @@ void register_txn(self_ptr self, billing_txn t, txn_ticket ticket, Done done) {
       --self->state.live;
     }
   };
-  self->request(shard_of(self, txn), request_timeout(self), open_atom::value, std::move(ticket))
+  const auto shard = shard_of(self, txn);
+  self->request(shard, request_timeout(self, shard), open_atom::value, std::move(ticket))
       .then(
           [=](open_grant& grant) {
             auto* t = find_txn(self, txn);
@@ -339,7 +346,7 @@ void push_and_answer(self_ptr self, const request_meta& req, const std::string& 
   auto* t = find_txn(self, txn);
   if (!t) return;
   push_notice notice{txn, self->state.card, t->amount_minor, t->currency, t->expires_unix_ms};
-  self->request(self->state.ctx->presence_lookup(msisdn), request_timeout(self), push_atom::value,
+  self->request(self->state.ctx->presence_lookup(msisdn), request_limit(self), push_atom::value,
                 msisdn, std::move(notice))
       .then(
           [=](std::uint32_t reached) {
@@ -360,7 +367,7 @@ void push_and_answer(self_ptr self, const request_meta& req, const std::string& 
                                 mr.till + ". Valid until " +
                                 protocols::format_timestamp(t->expires_unix_ms) + ".",
                             view.link, t->expires_unix_ms};
-            self->request(self->state.ctx->sms, request_timeout(self), sms_atom::value,
+            self->request(self->state.ctx->sms, request_limit(self), sms_atom::value,
                           std::move(sms))
                 .then(
                     [=](verdict& sent) {
@@ -445,8 +452,8 @@ void on_open(self_ptr self, const request_meta& req, const protocols::open_msg& 
     return open_txn(self, req, m, msisdn);
   }
   if (!m.push_customer.empty()) {
-    self->request(st.ctx->presence_lookup(st.merchant.id), request_timeout(self),
-                  resolve_atom::value, st.merchant.id, m.push_customer)
+    self->request(st.ctx->presence_lookup(st.merchant.id), request_limit(self), resolve_atom::value,
+                  st.merchant.id, m.push_customer)
         .then(
             [=](resolve_grant& found) {
               if (!found.result.ok)

@@ -6,6 +6,7 @@
 #include <caf/all.hpp>
 
 #include "actors/cluster_view.hpp"
+#include "actors/request_timeout.hpp"
 #include "protocols/message_codec.hpp"
 #include "protocols/txn_ids.hpp"
 #include "storage/directory_store.hpp"
@@ -20,8 +21,13 @@ using self_ptr = paying_session_actor::stateful_pointer<paying_session_state>;
 
 session_io& io(self_ptr self) { return *self->state.io; }
 
-std::chrono::milliseconds request_timeout(self_ptr self) {
+std::chrono::milliseconds request_limit(self_ptr self) {
   return std::chrono::milliseconds(self->state.ctx->limits.request_timeout_ms);
+}
+
+template <class Handle>
+caf::duration request_timeout(self_ptr self, const Handle& dest) {
+  return request_timeout_for(self, dest, request_limit(self));
 }
 
 handset_txn* current_for(self_ptr self, const std::string& txn) {
@@ -205,7 +211,8 @@ void on_join(self_ptr self, const request_meta& req, const protocols::join_msg& 
   st.current = handset_txn{};
   join_request request{m.by, m.key, m.till, self, std::move(*payer)};
   const bool remote = route.remote;
-  self->request(route.shard, request_timeout(self), join_atom::value, std::move(request))
+  self->request(route.shard, request_timeout(self, route.shard), join_atom::value,
+                std::move(request))
       .then(
           [=](join_grant& grant) {
             self->state.current.reset();
@@ -249,7 +256,7 @@ void on_pay_merchant(self_ptr self, const request_meta& req, const protocols::pa
     io(self).error(req, e, message);
   };
   const auto name = merchant->name;
-  self->request(st.ctx->presence_lookup(merchant->id), request_timeout(self), reach_atom::value,
+  self->request(st.ctx->presence_lookup(merchant->id), request_limit(self), reach_atom::value,
                 merchant->id)
       .then(
           [=](reach_grant& reached) {
@@ -258,7 +265,8 @@ void on_pay_merchant(self_ptr self, const request_meta& req, const protocols::pa
                           name + " has no billing terminal online; pay at the till");
             }
             auto billing = reached.billing;
-            self->request(billing, request_timeout(self), incoming_atom::value, *payer, self)
+            self->request(billing, request_timeout(self, billing), incoming_atom::value, *payer,
+                          self)
                 .then(
                     [=](incoming_grant& grant) {
                       if (!grant.result.ok) return fail(grant.result.error, grant.result.message);
@@ -291,7 +299,7 @@ void on_confirm_merchant(self_ptr self, const request_meta& req,
   }
   t->step = handset_step::confirming;
   const auto txn = m.txn;
-  self->request(t->billing, request_timeout(self), sync_atom::value, txn, self)
+  self->request(t->billing, request_timeout(self, t->billing), sync_atom::value, txn, self)
       .then(
           [=](sync_grant& grant) {
             auto* t = current_for(self, txn);
@@ -326,7 +334,7 @@ void on_order(self_ptr self, const request_meta& req, const protocols::order_msg
                           m.txn);
   }
   const auto txn = m.txn;
-  self->request(t->billing, request_timeout(self), order_atom::value,
+  self->request(t->billing, request_timeout(self, t->billing), order_atom::value,
                 order_request{txn, m.lines, m.note}, self)
       .then(
           [=](verdict& v) {
