@@ -14,6 +14,7 @@
 #include <boost/program_options.hpp>
 #include <cstring>
 #include <iostream>
+#include <sstream>
 #include <string_view>
 
 #include "actors/clock.hpp"
@@ -118,16 +119,19 @@ int serve(int argc, char** argv) {
               << "  before  " << balance_line(n.ledger(), payer) << "; "
               << balance_line(n.ledger(), merchant) << "\n";
     auto result = protocols::run_demo_payment(demo, std::cout);
+    // One write of a few hundred bytes: the log lines of the switch's own
+    // threads share the pipe and must not land inside the summary.
+    std::ostringstream summary;
     if (result) {
-      std::cout << "\n  settled " << result->txn << " as ledger entry " << result->sequence
-                << "\n  after   " << balance_line(n.ledger(), payer) << "; "
-                << balance_line(n.ledger(), merchant) << "\n";
+      summary << "\n  settled " << result->txn << " as ledger entry " << result->sequence
+              << "\n  after   " << balance_line(n.ledger(), payer) << "; "
+              << balance_line(n.ledger(), merchant) << "\n";
     } else {
-      std::cout << "\n  the demo payment did not complete: " << result.error() << "\n";
+      summary << "\n  the demo payment did not complete: " << result.error() << "\n";
     }
-    std::cout << "\nThe switch keeps serving; try it with `paysync terminal` (docs/protocol.md). "
-                 "Ctrl-C stops it.\n"
-              << std::flush;
+    summary << "\nThe switch keeps serving; try it with `paysync terminal` (docs/protocol.md). "
+               "Ctrl-C stops it.\n";
+    std::cout << std::flush << summary.str() << std::flush;
   }
 
   int signal_number = 0;
