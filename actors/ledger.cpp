@@ -35,6 +35,12 @@ settlement_outcome refusal(storage::store_error e) {
       out.error = wire_error::unknown_txn;
       out.message = "the payment to refund is not in the ledger";
       break;
+    case storage::store_error::velocity_limit:
+      out.error = wire_error::velocity_limit;
+      out.message =
+          "the payer's payments in the velocity window would exceed the count or sum allowed; "
+          "nothing was charged";
+      break;
     case storage::store_error::idempotency_conflict:
       out.error = wire_error::idempotency_conflict;
       out.message = "this idempotency key was used for a different posting";
@@ -92,6 +98,7 @@ void flush(self_ptr self) {
     p.original_id = order.original_id;
     p.time_unix_ms = now;
     p.memo = order.memo;
+    if (order.kind == posting_kind::payment) p.velocity = st.config.velocity;
     st.batch.push_back(std::move(p));
   }
   const auto started = std::chrono::steady_clock::now();

@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_set>
 #include <utility>
@@ -19,6 +20,9 @@ struct ledger_config {
   std::size_t batch_max = 1024;            // postings per durable commit
   std::shared_ptr<const clock> time;
   switch_metrics* metrics = nullptr;  // may be null in tests
+  // The payer velocity limit enforced at commit on this node's partition (the
+  // sessions' own check at `amount` reads only their node's copy).
+  std::optional<storage::velocity_rule> velocity;
 };
 
 struct ledger_state {

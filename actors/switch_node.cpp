@@ -228,9 +228,10 @@ void switch_node::impl::spawn_actors() {
   biometrics::run_on_calling_threads();
   ctx->biometric_checks = pool(config.biometric_workers, config.biometric_queue,
                                worker_priority::background, &metrics->biometric_queue_depth);
-  ctx->ledger = system->spawn<caf::detached>(
-      actors::ledger,
-      ledger_config{ledger_store.get(), config.ledger_batch_max, time, metrics.get()});
+  ledger_config lc{ledger_store.get(), config.ledger_batch_max, time, metrics.get(), {}};
+  lc.velocity = storage::velocity_rule{ctx->limits.payer.window_ms, ctx->limits.payer.max_count,
+                                       ctx->limits.payer.max_sum_minor};
+  ctx->ledger = system->spawn<caf::detached>(actors::ledger, std::move(lc));
   const auto shard_count = static_cast<std::uint16_t>(config.effective_shards());
   for (std::uint16_t i = 0; i < shard_count; ++i) {
     registry_shard_config sc;

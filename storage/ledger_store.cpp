@@ -57,6 +57,10 @@ std::optional<store_error> check_shape(const posting_request& r) noexcept {
   bool ok = r.amount_minor > 0 && valid_currency(r.currency) && valid_id(r.settlement_id) &&
             valid_id(r.debit_account) && valid_id(r.credit_account) &&
             r.debit_account != r.credit_account && r.memo.size() <= max_memo_bytes;
+  if (r.velocity) {
+    ok = ok && r.kind == entry_kind::payment && r.velocity->window_ms > 0 &&
+         r.velocity->max_sum_minor >= 0;
+  }
   switch (r.kind) {
     case entry_kind::payment:
     case entry_kind::funding:
@@ -282,6 +286,12 @@ class batch_writer {
       }
     }
 
+    if (r.velocity && from.kind == account_kind::user) {
+      auto within = within_velocity(r);
+      if (!within) return failed(within.error());
+      if (!*within) return refuse(store_error::velocity_limit);
+    }
+
     if (floored(from.kind) && from.balance_minor < r.amount_minor) {
       return refuse(store_error::insufficient_funds);
     }
@@ -347,6 +357,39 @@ class batch_writer {
     last_sequence_ = sequence;
     outcome.entry.sequence = sequence;
     return outcome;
+  }
+
+  // Whether the payer's payments in the rule's window, this one included,
+  // stay within its count and sum. Walks the debit account's history newest
+  // first, in this transaction, so the batch's earlier postings count too.
+  result<bool> within_velocity(const posting_request& r) {
+    const velocity_rule& rule = *r.velocity;
+    const std::int64_t since = r.time_unix_ms - rule.window_ms;
+    std::uint64_t count = 1;
+    __int128 sum = r.amount_minor;
+    auto index = detail::cursor::open(txn_, dbs_.ledger_by_account);
+    if (!index) return index.error();
+    account_index_key start(r.debit_account, UINT64_MAX);
+    MDB_val key = start.val();
+    MDB_val value;
+    int rc = mdb_cursor_get(index->get(), &key, &value, MDB_SET_RANGE);
+    if (rc == MDB_NOTFOUND) {
+      rc = mdb_cursor_get(index->get(), &key, &value, MDB_LAST);
+    } else if (rc == 0) {
+      rc = mdb_cursor_get(index->get(), &key, &value, MDB_PREV);
+    }
+    for (; rc == 0; rc = mdb_cursor_get(index->get(), &key, &value, MDB_PREV)) {
+      auto sequence = account_index_key::sequence_of(as_view(key), start.prefix());
+      if (!sequence) break;  // walked past this account's first entry
+      auto entry = read_journal(txn_, dbs_, *sequence);
+      if (!entry) return entry.error();
+      if (entry->time_unix_ms < since) break;
+      if (entry->kind != entry_kind::payment || entry->debit_account != r.debit_account) continue;
+      sum += entry->amount_minor;
+      if (++count > rule.max_count || sum > rule.max_sum_minor) return false;
+    }
+    if (rc != 0 && rc != MDB_NOTFOUND) return lmdb_failure(rc, "mdb_cursor_get(by_account)");
+    return count <= rule.max_count && sum <= rule.max_sum_minor;
   }
 
   // Records the new last sequence (read once per batch, written once).

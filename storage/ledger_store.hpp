@@ -32,6 +32,19 @@ enum class entry_kind : std::uint8_t {
   funding = 3,  // system float -> wallet (demo seeding, operator top-ups)
 };
 
+// A payer's spending limit over a sliding window, checked when a payment
+// from a user account is committed (other debits ignore it): the payments the
+// debit account made in the `window_ms` before the posting's time, plus this
+// one, may number at most `max_count` and sum to at most `max_sum_minor`. Checked in the commit's
+// own transaction, so it holds across racing payments and whichever node the payment came through
+// (docs/cluster.md).
+struct velocity_rule {
+  std::int64_t window_ms = 0;  // > 0
+  std::uint32_t max_count = 0;
+  std::int64_t max_sum_minor = 0;
+  friend bool operator==(const velocity_rule&, const velocity_rule&) = default;
+};
+
 // One balanced journal entry: `amount_minor` leaves `debit_account` and
 // arrives in `credit_account`, so the sum of all balances never changes.
 struct posting_request {
@@ -44,6 +57,9 @@ struct posting_request {
   std::string original_id;  // refunds only: the settlement_id of the payment refunded
   std::int64_t time_unix_ms = 0;
   std::string memo;  // free text kept with the entry (merchant reference), <= 256 bytes
+  // Payments only: the payer's limit, checked at commit; not stored with the
+  // entry and not part of its content (a retry may carry another rule).
+  std::optional<velocity_rule> velocity;
   friend bool operator==(const posting_request&, const posting_request&) = default;
 };
 
@@ -102,12 +118,15 @@ class ledger_store {
   // request's currency -> currency_mismatch; refunds: original exists and is a
   // payment between the same two accounts reversed -> original_not_found, and
   // the refunds so far plus this one <= the original amount ->
-  // refund_exceeds_payment; a user/merchant debit never goes below zero ->
-  // insufficient_funds; a credit (or a system debit) that would overflow int64
+  // refund_exceeds_payment; a payment with a velocity rule stays within it
+  // (counting the batch's earlier postings) -> velocity_limit; a user/merchant
+  // debit never goes below zero -> insufficient_funds; a credit (or a system debit) that would
+  // overflow int64
   // -> invalid_argument.
   // Shape in detail: settlement_id, debit_account, credit_account <= 128 bytes;
   // memo <= 256 bytes; kind is an entry_kind; original_id is non-empty (and not
-  // the settlement_id itself) for refunds and empty otherwise.
+  // the settlement_id itself) for refunds and empty otherwise; a velocity rule
+  // only on payments, with window_ms > 0 and max_sum_minor >= 0.
   // "Same content" means every field except time_unix_ms (a retry is stamped
   // later than the original).
   // Returns one outcome per request, in order. Returns an error (and commits

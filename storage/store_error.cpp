@@ -34,6 +34,8 @@ std::string_view to_string(store_error e) noexcept {
       return "corrupt";
     case store_error::io_error:
       return "io_error";
+    case store_error::velocity_limit:
+      return "velocity_limit";
   }
   return "unknown_store_error";
 }

@@ -22,6 +22,7 @@ enum class store_error : std::uint8_t {
   map_full,              // the LMDB map size is exhausted
   corrupt,               // a stored record failed to decode
   io_error,              // any other LMDB failure
+  velocity_limit,        // a payment beyond its payer's velocity rule
 };
 
 // A short, stable, lower_snake_case name ("insufficient_funds").

@@ -118,8 +118,12 @@ class actor_test : public ::testing::Test {
     // The demo directory here has no terminal keys; terminal_check_test
     // covers the signed hello.
     ctx->limits.require_terminal_keys = false;
-    ctx->ledger =
-        system_->spawn(ledger, ledger_config{ledger_store_.get(), 1024, clock_, &metrics_});
+    // As the switch does: the payer velocity limit is enforced at commit too.
+    ctx->ledger = system_->spawn(
+        ledger, ledger_config{
+                    ledger_store_.get(), 1024, clock_, &metrics_,
+                    storage::velocity_rule{ctx->limits.payer.window_ms, ctx->limits.payer.max_count,
+                                           ctx->limits.payer.max_sum_minor}});
     spawn_shards(*ctx, 0, shards);
     ctx->factors = factors_.get();
     // Authentication is off unless a test lowers the thresholds.

@@ -195,5 +195,38 @@ TEST_F(PayerChecks, EachCheckSaysWhichRefused) {
   refused(blocked, {{"type", "pay_merchant"}, {"till", "500100"}}, "payer_blocked");
 }
 
+// Two payments of one payer confirmed at the same moment, with room for only
+// one more in the window: both passed the check at `amount`, and both may
+// pass the billing session's check at confirmation before either commits;
+// the ledger checks again inside its commit (storage's VelocityRule tests), so
+// exactly one settles whichever check stops the other.
+TEST_F(PayerChecks, TwoPaymentsConfirmedTogetherCannotBothPassTheLimit) {
+  const auto entries = journal_entries();
+  auto b = billing();
+  auto first_phone = handset();  // Amina
+  pay(b, first_phone, 1000);
+  auto second_phone = handset();  // Amina again, on another connection
+  const auto one = synchronize(b, first_phone);
+  const auto two = synchronize(b, second_phone);
+  for (const auto& [txn, phone] : {std::pair{one, &first_phone}, std::pair{two, &second_phone}}) {
+    call(b, {{"type", "amount"}, {"txn", txn}, {"amount", 1000}}, "ack");
+    event(*phone, "amount");
+  }
+  auto ref_one = first_phone.send({{"type", "confirm_amount"}, {"txn", one}, {"amount", 1000}});
+  auto ref_two = second_phone.send({{"type", "confirm_amount"}, {"txn", two}, {"amount", 1000}});
+  ASSERT_TRUE(ref_one && ref_two);
+  auto answer_one = first_phone.wait_for_ref(*ref_one, wait);
+  auto answer_two = second_phone.wait_for_ref(*ref_two, wait);
+  ASSERT_TRUE(answer_one && answer_two);
+  std::vector<std::string> types{str(*answer_one, "type"), str(*answer_two, "type")};
+  std::sort(types.begin(), types.end());
+  EXPECT_EQ(types, (std::vector<std::string>{"failed", "receipt"}))
+      << json::serialize(*answer_one) << "\n"
+      << json::serialize(*answer_two);
+  const auto& refusal = str(*answer_one, "type") == "failed" ? *answer_one : *answer_two;
+  EXPECT_EQ(str(refusal, "code"), "velocity_limit") << json::serialize(refusal);
+  EXPECT_EQ(journal_entries(), entries + 2);
+}
+
 }  // namespace
 }  // namespace paysync::testing_support

@@ -213,6 +213,84 @@ TEST_F(LedgerStore, RefusesOverdraft) {
   EXPECT_EQ(balance(kAmina), 0);
 }
 
+// ---- velocity rule ---------------------------------------------------------
+
+// A payment with a velocity rule, stamped `minutes` after the base time.
+posting_request limited(posting_request r, velocity_rule rule, std::int64_t minutes = 0) {
+  r.velocity = rule;
+  r.time_unix_ms += minutes * 60'000;
+  return r;
+}
+
+TEST_F(LedgerStore, VelocityRuleCapsThePaymentsCountInItsWindow) {
+  ASSERT_FALSE(refusal(funding("f-1", kAmina, 100'000)));
+  const velocity_rule two_per_hour{3'600'000, 2, 1'000'000};
+  EXPECT_FALSE(refusal(limited(request("p-1", kAmina, kKahawa, 100), two_per_hour, 0)));
+  EXPECT_FALSE(refusal(limited(request("p-2", kAmina, kMboga, 100), two_per_hour, 10)));
+  EXPECT_EQ(refusal(limited(request("p-3", kAmina, kKahawa, 100), two_per_hour, 20)),
+            store_error::velocity_limit);
+  // Another payer is not counted, and a refused payment changed nothing.
+  ASSERT_FALSE(refusal(funding("f-2", kBrian, 1'000)));
+  EXPECT_FALSE(refusal(limited(request("p-4", kBrian, kKahawa, 100), two_per_hour, 20)));
+  EXPECT_EQ(balance(kAmina), 100'000 - 200);
+  EXPECT_FALSE(ledger().find_entry("p-3").has_value());
+  // An hour after the first payment it has left the window.
+  EXPECT_FALSE(refusal(limited(request("p-5", kAmina, kKahawa, 100), two_per_hour, 61)));
+  expect_audit_clean();
+}
+
+TEST_F(LedgerStore, VelocityRuleCapsThePaymentsSumAndCountsTheBatchsEarlierPostings) {
+  ASSERT_FALSE(refusal(funding("f-1", kAmina, 100'000)));
+  const velocity_rule sum_5000{86'400'000, 100, 5'000};
+  auto outcomes = post({limited(request("p-1", kAmina, kKahawa, 3'000), sum_5000),
+                        limited(request("p-2", kAmina, kKahawa, 2'001), sum_5000),
+                        limited(request("p-3", kAmina, kKahawa, 2'000), sum_5000)});
+  ASSERT_EQ(outcomes.size(), 3u);
+  EXPECT_FALSE(outcomes[0].error);
+  EXPECT_EQ(outcomes[1].error, store_error::velocity_limit);
+  EXPECT_FALSE(outcomes[2].error);  // exactly the sum allowed
+  EXPECT_EQ(refusal(limited(request("p-4", kAmina, kKahawa, 1), sum_5000)),
+            store_error::velocity_limit);
+  EXPECT_EQ(balance(kAmina), 100'000 - 5'000);
+}
+
+TEST_F(LedgerStore, VelocityRuleIgnoresCreditsRefundsAndNonUserDebits) {
+  ASSERT_FALSE(refusal(funding("f-1", kAmina, 10'000)));
+  const velocity_rule one{86'400'000, 1, 1'000'000};
+  EXPECT_FALSE(refusal(limited(request("p-1", kAmina, kKahawa, 500), one)));
+  // The refund credits the payer and is no payment: it does not count, and
+  // the payer is still at the limit.
+  EXPECT_FALSE(refusal(request("r-1", kKahawa, kAmina, 500, entry_kind::refund, "p-1")));
+  EXPECT_EQ(refusal(limited(request("p-2", kAmina, kKahawa, 1), one)), store_error::velocity_limit);
+  // A merchant's debit (or a system account's) carries no payer limit.
+  EXPECT_FALSE(refusal(funding("f-2", kBrian, 1'000)));
+  EXPECT_FALSE(refusal(limited(request("p-3", kBrian, kMboga, 700), one)));
+  EXPECT_FALSE(refusal(limited(request("p-4", kMboga, kKahawa, 300), one)));
+  EXPECT_FALSE(refusal(limited(request("p-5", kMboga, kKahawa, 300), one)));
+}
+
+TEST_F(LedgerStore, VelocityRuleDoesNotStopARetryOfAPaymentThatLanded) {
+  ASSERT_FALSE(refusal(funding("f-1", kAmina, 10'000)));
+  const velocity_rule one{86'400'000, 1, 1'000'000};
+  auto first = post_one(limited(request("p-1", kAmina, kKahawa, 500), one));
+  ASSERT_FALSE(first.error);
+  auto retry = post_one(limited(request("p-1", kAmina, kKahawa, 500), one, 5));
+  EXPECT_FALSE(retry.error);
+  EXPECT_TRUE(retry.duplicate);
+  EXPECT_EQ(retry.entry.sequence, first.entry.sequence);
+}
+
+TEST_F(LedgerStore, VelocityRuleShapeIsChecked) {
+  ASSERT_FALSE(refusal(funding("f-1", kAmina, 10'000)));
+  EXPECT_EQ(refusal(limited(request("p-1", kAmina, kKahawa, 1), {0, 5, 100})),
+            store_error::invalid_argument);
+  EXPECT_EQ(refusal(limited(request("p-2", kAmina, kKahawa, 1), {1'000, 5, -1})),
+            store_error::invalid_argument);
+  auto refund_with_rule =
+      limited(request("r-1", kKahawa, kAmina, 1, entry_kind::refund, "p-0"), {1'000, 5, 100});
+  EXPECT_EQ(refusal(refund_with_rule), store_error::invalid_argument);
+}
+
 TEST_F(LedgerStore, RefusedPostingLeavesTheRestOfTheBatch) {
   ASSERT_FALSE(refusal(funding("f-1", kAmina, 1'000)));
   auto outcomes = post({request("p-1", kAmina, kKahawa, 600),  // 1000 -> 400
