@@ -127,6 +127,58 @@ TEST_F(Cluster, DirectoryTracksPeersAndTheMetric) {
   sched_->run();
 }
 
+// A peer with a lower id dials this node and greets the directory with its
+// card: the peer is up while the greeting actor (a remote proxy in a real
+// cluster) lives. A stale down from an older greeter of the same peer, which
+// a fresh greet replaced, must not mark it down.
+TEST_F(Cluster, DirectoryTakesGreetsFromLowerNodesAndWatchesTheGreeter) {
+  auto map = std::make_shared<cluster_map>(2, std::vector<std::uint8_t>{0, 2, 3});
+  node_directory_config dc;
+  dc.local = node_card{2, {}, {}, {}, {}};
+  dc.peers = {peer_address{0, "127.0.0.1", 7100}, peer_address{3, "127.0.0.1", 7103}};
+  dc.map = map;
+  dc.time = clock_;
+  dc.metrics = &metrics_;
+  auto dir = system_->spawn(node_directory, dc);
+  sched_->run();
+  // What each greet got back: the directory's node, or -1 on an error.
+  auto answers = std::make_shared<std::vector<int>>();
+  auto greeter = [&](std::uint8_t node) {
+    auto a = system_->spawn([=](caf::event_based_actor* self) -> caf::behavior {
+      self->request(dir, caf::infinite, greet_atom::value, node_card{node, {}, {}, {}, {}})
+          .then([=](node_card& card) { answers->push_back(card.node); },
+                [=](caf::error&) { answers->push_back(-1); });
+      return {[](int) {}};  // stays alive until killed, like a peer's link
+    });
+    sched_->run();
+    return a;
+  };
+  auto first = greeter(0);
+  EXPECT_EQ(*answers, std::vector<int>{2});
+  EXPECT_TRUE(map->is_up(0));
+  EXPECT_TRUE(metrics_.cluster_peer_up[0].load());
+  // Node 0 restarted: its new link greets before the old one's down arrives.
+  auto second = greeter(0);
+  caf::anon_send_exit(first, caf::exit_reason::kill);
+  sched_->run();
+  EXPECT_TRUE(map->is_up(0)) << "a stale down marked a fresh greeter's node down";
+  EXPECT_EQ(metrics_.cluster_peer_downs.load(), 0u);
+  caf::anon_send_exit(second, caf::exit_reason::kill);
+  sched_->run();
+  EXPECT_FALSE(map->is_up(0));
+  EXPECT_FALSE(metrics_.cluster_peer_up[0].load());
+  EXPECT_EQ(metrics_.cluster_peer_downs.load(), 1u);
+  // Refused: a higher id (it must wait to be dialled) and a stranger.
+  auto higher = greeter(3);
+  auto stranger = greeter(9);
+  EXPECT_EQ(*answers, (std::vector<int>{2, 2, -1, -1}));
+  EXPECT_FALSE(map->is_up(3));
+  EXPECT_FALSE(map->is_up(9));
+  for (const auto& a : {higher, stranger}) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(dir, caf::exit_reason::user_shutdown);
+  sched_->run();
+}
+
 // Flow A: the terminal on node 0, the handset on node 1; the link token names
 // node 0, so the join goes to node 0's shard.
 TEST_F(Cluster, FlowAJoinsOnTheNodeNamedInTheToken) {
