@@ -5,7 +5,10 @@
 // what CAF remoting adds (proxies, monitors across processes) is covered by
 // tests/integration/cluster_test.cpp with real processes.
 
+#include <boost/program_options.hpp>
+
 #include "actor_fixture.hpp"
+#include "actors/cluster_config.hpp"
 #include "actors/cluster_view.hpp"
 #include "actors/node_directory.hpp"
 
@@ -94,6 +97,66 @@ TEST(ClusterMap, KnowsOnlyPeersThatAreUp) {
   m.down(1);
   EXPECT_FALSE(m.is_up(1));
   EXPECT_TRUE(m.peers_up().empty());
+}
+
+cluster_config valid_two_nodes() {
+  cluster_config c;
+  c.port = 7600;
+  c.peers = {"1@127.0.0.1:7601"};
+  return c;
+}
+
+TEST(ClusterConfig, HeartbeatMustBeShorterThanTheTimeout) {
+  auto c = valid_two_nodes();
+  EXPECT_EQ(c.heartbeat_ms, 1'000);
+  EXPECT_EQ(c.timeout_ms, 5'000);
+  EXPECT_TRUE(check_cluster_config(c, 0));
+  c.timeout_ms = c.heartbeat_ms;
+  auto equal = check_cluster_config(c, 0);
+  ASSERT_FALSE(equal);
+  EXPECT_NE(equal.error().find("--cluster-timeout-ms"), std::string::npos) << equal.error();
+  c.timeout_ms = 500;
+  EXPECT_FALSE(check_cluster_config(c, 0));
+  c.timeout_ms = 1'001;
+  EXPECT_TRUE(check_cluster_config(c, 0));
+  c.heartbeat_ms = 0;
+  auto zero = check_cluster_config(c, 0);
+  ASSERT_FALSE(zero);
+  EXPECT_NE(zero.error().find("--cluster-heartbeat-ms"), std::string::npos) << zero.error();
+  c.heartbeat_ms = -5;
+  EXPECT_FALSE(check_cluster_config(c, 0));
+}
+
+TEST(ClusterConfig, TlsFilesGoTogetherAndPeersAreChecked) {
+  auto c = valid_two_nodes();
+  c.tls_certificate = "n.pem";
+  EXPECT_FALSE(check_cluster_config(c, 0));
+  c.tls_key = "n.key";
+  c.tls_ca_file = "ca.pem";
+  EXPECT_TRUE(check_cluster_config(c, 0));
+  EXPECT_FALSE(check_cluster_config(c, 1)) << "a peer with this node's own id";
+  c.peers.push_back("1@127.0.0.1:7602");
+  EXPECT_FALSE(check_cluster_config(c, 0)) << "node 1 twice";
+}
+
+TEST(ClusterConfig, HeartbeatOptionsReachCafsMiddleman) {
+  cluster_config c;
+  boost::program_options::options_description options;
+  add_cluster_options(options, c);
+  const char* argv[] = {"paysync", "--cluster-port",       "7600", "--cluster-heartbeat-ms",
+                        "200",     "--cluster-timeout-ms", "900"};
+  boost::program_options::variables_map vm;
+  boost::program_options::store(
+      boost::program_options::parse_command_line(std::size(argv), argv, options), vm);
+  boost::program_options::notify(vm);
+  EXPECT_EQ(c.heartbeat_ms, 200);
+  EXPECT_EQ(c.timeout_ms, 900);
+  caf::actor_system_config cfg;
+  load_cluster_remoting(cfg, c);
+  EXPECT_EQ(caf::get_or(cfg, "middleman.heartbeat-interval", caf::timespan{0}),
+            caf::timespan{std::chrono::milliseconds(200)});
+  EXPECT_EQ(caf::get_or(cfg, "middleman.connection-timeout", caf::timespan{0}),
+            caf::timespan{std::chrono::milliseconds(900)});
 }
 
 TEST_F(Cluster, DirectoryTracksPeersAndTheMetric) {
