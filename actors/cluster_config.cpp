@@ -4,6 +4,7 @@
 #include <caf/io/middleman.hpp>
 #include <caf/openssl/manager.hpp>
 #include <charconv>
+#include <chrono>
 #include <set>
 
 namespace paysync::actors {
@@ -63,6 +64,11 @@ void add_cluster_options(po::options_description& options, cluster_config& c) {
        "first retry after a peer is lost or refuses; doubled on each failure")
       ("cluster-reconnect-max-ms", po::value(&c.reconnect_max_ms)->default_value(c.reconnect_max_ms),
        "longest wait between retries")
+      ("cluster-heartbeat-ms", po::value(&c.heartbeat_ms)->default_value(c.heartbeat_ms),
+       "send a BASP heartbeat to every connected peer this often")
+      ("cluster-timeout-ms", po::value(&c.timeout_ms)->default_value(c.timeout_ms),
+       "close the connection to a peer heard nothing from for this long (a hung node is then "
+       "marked down); must be more than --cluster-heartbeat-ms")
       ("settlement-window-s",
        po::value(&c.settlement_window_s)->default_value(c.settlement_window_s),
        "close this node's settlement window every so many seconds (net the merchants' "
@@ -79,6 +85,11 @@ boost::system::result<std::vector<peer_address>, std::string> check_cluster_conf
   }
   if (c.reconnect_min_ms < 1 || c.reconnect_max_ms < c.reconnect_min_ms) {
     return std::string("--cluster-reconnect-min-ms must be >= 1 and <= --cluster-reconnect-max-ms");
+  }
+  if (c.heartbeat_ms < 1) return std::string("--cluster-heartbeat-ms must be >= 1");
+  if (c.timeout_ms <= c.heartbeat_ms) {
+    // One late heartbeat would then close a healthy connection.
+    return std::string("--cluster-timeout-ms must be more than --cluster-heartbeat-ms");
   }
   if (c.settlement_window_s < 0) return std::string("--settlement-window-s must be >= 0");
   const bool any_tls = !c.tls_certificate.empty() || !c.tls_key.empty() || !c.tls_ca_file.empty();
@@ -101,6 +112,10 @@ boost::system::result<std::vector<peer_address>, std::string> check_cluster_conf
 
 void load_cluster_remoting(caf::actor_system_config& cfg, const cluster_config& c) {
   cfg.load<caf::io::middleman>();
+  // CAF sends no heartbeat by default, and a peer that stops reading without
+  // closing its sockets would then stay up forever.
+  cfg.set("middleman.heartbeat-interval", caf::timespan{std::chrono::milliseconds(c.heartbeat_ms)});
+  cfg.set("middleman.connection-timeout", caf::timespan{std::chrono::milliseconds(c.timeout_ms)});
   if (!c.tls()) return;
   cfg.load<caf::openssl::manager>();
   cfg.openssl_certificate = c.tls_certificate;

@@ -37,24 +37,30 @@ struct cluster_config {
   std::string tls_certificate, tls_key, tls_ca_file;
   std::int64_t reconnect_min_ms = 100;  // first retry after a peer is lost
   std::int64_t reconnect_max_ms = 2'000;
+  // BASP heartbeats: a node that hangs with its connections open (stopped,
+  // swapping, deadlocked) sends none, and its peers close the connection
+  // after the timeout, which fires their monitors like a crash would.
+  std::int64_t heartbeat_ms = 1'000;
+  std::int64_t timeout_ms = 5'000;       // > heartbeat_ms
   std::int64_t settlement_window_s = 0;  // 0: windows close only on command
 
   bool enabled() const { return port != 0; }
   bool tls() const { return !tls_certificate.empty(); }
 };
 
-// Adds --cluster-port, --cluster-address, --peer and the TLS and reconnect
-// options to `options`, writing into `c`.
+// Adds --cluster-port, --cluster-address, --peer and the TLS, reconnect and
+// heartbeat options to `options`, writing into `c`.
 void add_cluster_options(boost::program_options::options_description& options, cluster_config& c);
 
 // The checks after parsing: peers well-formed, not this node, no node twice;
-// TLS all or nothing. Returns the parsed peers.
+// TLS all or nothing; the heartbeat shorter than the timeout. Returns the
+// parsed peers.
 boost::system::result<std::vector<peer_address>, std::string> check_cluster_config(
     const cluster_config& c, unsigned own_node_id);
 
-// Loads CAF's remoting into `cfg`, and caf_openssl with this node's PEM
-// files when the cluster talks TLS: the switch and `paysync close-window`
-// reach peers the same way.
+// Loads CAF's remoting into `cfg` with the heartbeat and timeout, and
+// caf_openssl with this node's PEM files when the cluster talks TLS: the
+// switch and `paysync close-window` reach peers the same way.
 void load_cluster_remoting(caf::actor_system_config& cfg, const cluster_config& c);
 
 }  // namespace paysync::actors

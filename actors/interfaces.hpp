@@ -260,17 +260,18 @@ typename Inspector::result_type inspect(Inspector& f, node_card& x) {
   return f(caf::meta::type_name("node_card"), x.node, x.shards, x.presence, x.ledger, x.windows);
 }
 
-// One per node, published on the cluster port: peers greet it to learn this
-// node's actors; the local peer links report peers going up and down.
+// One per node, published on the cluster port: a peer with a lower id greets
+// it with its card to learn this node's (only the lower id of a pair dials);
+// the local peer links report peers with a higher id going up and down.
 using node_directory_actor =
-    caf::typed_actor<caf::replies_to<greet_atom, std::uint8_t>::with<node_card>,
+    caf::typed_actor<caf::replies_to<greet_atom, node_card>::with<node_card>,
                      caf::reacts_to<member_atom, node_card>,
                      caf::reacts_to<lost_atom, std::uint8_t>,
                      caf::replies_to<members_atom>::with<std::vector<member_status>>,
                      // close the window on every node that is up: the audit report, JSON
                      caf::replies_to<window_atom>::with<std::string>>;
 
-// One per configured peer: connects, greets, watches, reconnects.
+// One per configured peer with a higher id: connects, greets, watches, reconnects.
 using peer_link_actor = caf::typed_actor<caf::reacts_to<retry_atom>>;
 
 }  // namespace paysync::actors

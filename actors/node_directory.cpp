@@ -63,50 +63,100 @@ struct window_collection {
   }
 };
 
+using directory_ptr = node_directory_actor::stateful_pointer<node_directory_state>;
+
+// A configured peer is up with `card`: routable, counted, logged. A second
+// call for a peer already up (a fresh incarnation greeting before the old
+// one's monitor fired) replaces its handles.
+void mark_up(directory_ptr self, node_card card) {
+  auto& st = self->state;
+  const auto node = card.node;
+  auto it = st.members.find(node);
+  if (it == st.members.end()) {
+    spdlog::warn("cluster: node {} is not a configured peer; ignored", node);
+    return;
+  }
+  st.config.map->up(std::move(card));
+  it->second.up = true;
+  it->second.since_unix_ms = st.config.time->now_unix_ms();
+  st.config.metrics->cluster_peer_up[node].store(true, std::memory_order_relaxed);
+  spdlog::info("cluster: node {} ({}) is up", node, it->second.address);
+}
+
+void mark_down(directory_ptr self, std::uint8_t node) {
+  auto& st = self->state;
+  auto it = st.members.find(node);
+  if (it == st.members.end() || !it->second.up) return;
+  st.config.map->down(node);
+  it->second.up = false;
+  ++it->second.downs;
+  it->second.since_unix_ms = st.config.time->now_unix_ms();
+  st.config.metrics->cluster_peer_up[node].store(false, std::memory_order_relaxed);
+  st.config.metrics->cluster_peer_downs.fetch_add(1, std::memory_order_relaxed);
+  spdlog::warn("cluster: node {} ({}) is down; its transactions are unavailable", node,
+               it->second.address);
+}
+
+// A peer with a lower id greets with its card: it is up for as long as the
+// greeting peer_link (a remote proxy, killed when the connection drops) lives.
+caf::result<node_card> accept_greet(directory_ptr self, node_card& card) {
+  auto& st = self->state;
+  const auto node = card.node;
+  const auto self_node = st.config.local.node;
+  if (st.members.count(node) == 0) {
+    spdlog::warn("cluster: node {} greeted but is not a configured peer; refused", node);
+    return caf::make_error(caf::sec::invalid_argument, "not a configured peer");
+  }
+  if (node > self_node) {
+    // The rule is that only the lower id dials: accepting would make a second
+    // connection between the two nodes, the collision this rule avoids.
+    spdlog::error("cluster: node {} dialled node {}, but only the lower id dials; refused", node,
+                  self_node);
+    return caf::make_error(caf::sec::invalid_argument, "only the lower node id dials");
+  }
+  auto greeter = caf::actor_cast<caf::actor>(self->current_sender());
+  if (!greeter) return caf::make_error(caf::sec::invalid_argument, "anonymous greet");
+  auto& known = st.greeters[node];
+  if (known != greeter.address()) {
+    if (known) self->demonitor(known);
+    known = greeter.address();
+    self->monitor(greeter);
+  }
+  spdlog::debug("cluster: node {} greeted node {}", node, self_node);
+  mark_up(self, std::move(card));
+  return st.config.local;
+}
+
 }  // namespace
 
-node_directory_actor::behavior_type node_directory(
-    node_directory_actor::stateful_pointer<node_directory_state> self,
-    node_directory_config config) {
+node_directory_actor::behavior_type node_directory(directory_ptr self,
+                                                   node_directory_config config) {
   auto& st = self->state;
   st.config = std::move(config);
   for (const auto& p : st.config.peers) {
     st.members[p.node] = member_status{p.node, false, p.host + ":" + std::to_string(p.port), 0, 0};
     st.config.metrics->cluster_peer_configured[p.node].store(true, std::memory_order_relaxed);
   }
+  self->set_down_handler([=](caf::down_msg& msg) {
+    auto& greeters = self->state.greeters;
+    for (auto it = greeters.begin(); it != greeters.end(); ++it) {
+      if (it->second != msg.source) continue;
+      const auto node = it->first;
+      greeters.erase(it);
+      spdlog::warn("cluster: lost node {} ({})", node, caf::to_string(msg.reason));
+      mark_down(self, node);
+      return;
+    }
+    // Otherwise an older incarnation's link, replaced by a fresh greet.
+  });
   return {
-      // A peer's link asks what this node offers.
-      [=](greet_atom, std::uint8_t from) {
-        spdlog::debug("cluster: node {} greeted node {}", from, self->state.config.local.node);
-        return self->state.config.local;
-      },
-      [=](member_atom, node_card& card) {
-        auto& st = self->state;
-        const auto node = card.node;
-        auto it = st.members.find(node);
-        if (it == st.members.end()) {
-          spdlog::warn("cluster: node {} is not a configured peer; ignored", node);
-          return;
-        }
-        st.config.map->up(std::move(card));
-        it->second.up = true;
-        it->second.since_unix_ms = st.config.time->now_unix_ms();
-        st.config.metrics->cluster_peer_up[node].store(true, std::memory_order_relaxed);
-        spdlog::info("cluster: node {} ({}) is up", node, it->second.address);
-      },
-      [=](lost_atom, std::uint8_t node) {
-        auto& st = self->state;
-        auto it = st.members.find(node);
-        if (it == st.members.end() || !it->second.up) return;
-        st.config.map->down(node);
-        it->second.up = false;
-        ++it->second.downs;
-        it->second.since_unix_ms = st.config.time->now_unix_ms();
-        st.config.metrics->cluster_peer_up[node].store(false, std::memory_order_relaxed);
-        st.config.metrics->cluster_peer_downs.fetch_add(1, std::memory_order_relaxed);
-        spdlog::warn("cluster: node {} ({}) is down; its transactions are unavailable", node,
-                     it->second.address);
-      },
+      // A peer with a lower id dials this node: what this node offers, for
+      // the peer's card.
+      [=](greet_atom, node_card& card) { return accept_greet(self, card); },
+      // This node's own peer_link reached a peer with a higher id.
+      [=](member_atom, node_card& card) { mark_up(self, std::move(card)); },
+      // ... and lost it.
+      [=](lost_atom, std::uint8_t node) { mark_down(self, node); },
       // Closes the settlement window on every node that is up, this one
       // first, and answers the cluster's audit report (JSON).
       [=](window_atom) -> caf::result<std::string> {

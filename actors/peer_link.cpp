@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <caf/all.hpp>
+#include <cassert>
 
 namespace paysync::actors {
 namespace {
@@ -36,7 +37,7 @@ void connect(self_ptr self) {
             if (!ptr) return retry_later(self);
             auto remote = caf::actor_cast<node_directory_actor>(std::move(ptr));
             const auto& cfg = self->state.config;
-            self->request(remote, cfg.greet_timeout, greet_atom::value, cfg.self_node)
+            self->request(remote, cfg.greet_timeout, greet_atom::value, cfg.self_card)
                 .then(
                     [=](node_card& card) {
                       auto& st = self->state;
@@ -53,7 +54,13 @@ void connect(self_ptr self) {
                       self->monitor(remote);
                       self->send(st.config.directory, member_atom::value, std::move(card));
                     },
-                    [=](caf::error&) { retry_later(self); });
+                    [=](caf::error& err) {
+                      if (self->state.attempts == 0) {
+                        spdlog::warn("cluster: greeting node {} failed: {}",
+                                     self->state.config.peer.node, caf::to_string(err));
+                      }
+                      retry_later(self);
+                    });
           },
           [=](caf::error&) { retry_later(self); });
 }
@@ -61,6 +68,7 @@ void connect(self_ptr self) {
 }  // namespace
 
 peer_link_actor::behavior_type peer_link(self_ptr self, peer_link_config config) {
+  assert(config.self_card.node < config.peer.node);
   self->state.config = std::move(config);
   self->state.backoff = self->state.config.reconnect_min;
   self->set_down_handler([=](caf::down_msg& msg) {

@@ -1,11 +1,16 @@
 #pragma once
 
-// One per configured peer (docs/cluster.md): connects to the peer's published
+// One per configured peer with a HIGHER node id than this node's
+// (docs/cluster.md, who dials): connects to the peer's published
 // node_directory through CAF's middleman (plain TCP, or TLS through
-// caf_openssl's manager: both take the same connect request), greets it,
-// monitors it, and on a failure or a down message tells this node's
-// directory and retries with exponential backoff. Never blocks: the connect
-// is a request to the middleman actor.
+// caf_openssl's manager: both take the same connect request), greets it with
+// this node's card, monitors it, and on a failure or a down message tells
+// this node's directory and retries with exponential backoff. Peers with a
+// lower id dial this node instead: two nodes dialling each other make two
+// BASP connections between one pair and CAF closes the redundant one, a
+// needless failure that over TLS used to take the healthy connection with it
+// (openssl_error_queue.cpp). Never blocks: the connect is a request to the
+// middleman actor.
 
 #include <caf/io/middleman_actor.hpp>
 #include <chrono>
@@ -17,7 +22,7 @@
 namespace paysync::actors {
 
 struct peer_link_config {
-  std::uint8_t self_node = 0;
+  node_card self_card;  // what this node offers; REQUIRES: self_card.node < peer.node
   peer_address peer;
   node_directory_actor directory;  // this node's
   caf::io::middleman_actor connector;

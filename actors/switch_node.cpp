@@ -163,11 +163,6 @@ void switch_node::impl::spawn_actors() {
   actor_config->add_message_types<caf::id_block::paysync>();
   if (config.cluster.enabled()) {
     // CAF's own remoting carries every message between nodes.
-    if (config.cluster.tls()) {
-      spdlog::warn(
-          "cluster: TLS between nodes (caf_openssl) is not reliable yet: two nodes dialling "
-          "each other may flap (docs/cluster.md, Known issues)");
-    }
     load_cluster_remoting(*actor_config, config.cluster);
   }
   system = std::make_unique<caf::actor_system>(*actor_config);
@@ -274,8 +269,9 @@ boost::system::result<void, std::string> switch_node::impl::join_cluster() {
   wc.interval = std::chrono::seconds(cc.settlement_window_s);
   windows = system->spawn(settlement_window, std::move(wc));
   node_directory_config dc;
-  dc.local =
-      node_card{context->node_id, context->shards, context->presence, context->ledger, windows};
+  const node_card local_card{context->node_id, context->shards, context->presence, context->ledger,
+                             windows};
+  dc.local = local_card;
   dc.peers = *peers;
   dc.map = map;
   dc.time = time;
@@ -301,8 +297,12 @@ boost::system::result<void, std::string> switch_node::impl::join_cluster() {
   auto connector =
       cc.tls() ? system->openssl_manager().actor_handle() : system->middleman().actor_handle();
   for (const auto& peer : *peers) {
+    // Only the lower id of a pair dials, so there is one BASP connection per
+    // pair; a peer with a lower id greets the directory instead
+    // (docs/cluster.md, who dials).
+    if (peer.node < context->node_id) continue;
     peer_link_config pc;
-    pc.self_node = context->node_id;
+    pc.self_card = local_card;
     pc.peer = peer;
     pc.directory = cluster_directory;
     pc.connector = connector;

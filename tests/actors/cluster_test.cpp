@@ -5,7 +5,10 @@
 // what CAF remoting adds (proxies, monitors across processes) is covered by
 // tests/integration/cluster_test.cpp with real processes.
 
+#include <boost/program_options.hpp>
+
 #include "actor_fixture.hpp"
+#include "actors/cluster_config.hpp"
 #include "actors/cluster_view.hpp"
 #include "actors/node_directory.hpp"
 
@@ -96,6 +99,66 @@ TEST(ClusterMap, KnowsOnlyPeersThatAreUp) {
   EXPECT_TRUE(m.peers_up().empty());
 }
 
+cluster_config valid_two_nodes() {
+  cluster_config c;
+  c.port = 7600;
+  c.peers = {"1@127.0.0.1:7601"};
+  return c;
+}
+
+TEST(ClusterConfig, HeartbeatMustBeShorterThanTheTimeout) {
+  auto c = valid_two_nodes();
+  EXPECT_EQ(c.heartbeat_ms, 1'000);
+  EXPECT_EQ(c.timeout_ms, 5'000);
+  EXPECT_TRUE(check_cluster_config(c, 0));
+  c.timeout_ms = c.heartbeat_ms;
+  auto equal = check_cluster_config(c, 0);
+  ASSERT_FALSE(equal);
+  EXPECT_NE(equal.error().find("--cluster-timeout-ms"), std::string::npos) << equal.error();
+  c.timeout_ms = 500;
+  EXPECT_FALSE(check_cluster_config(c, 0));
+  c.timeout_ms = 1'001;
+  EXPECT_TRUE(check_cluster_config(c, 0));
+  c.heartbeat_ms = 0;
+  auto zero = check_cluster_config(c, 0);
+  ASSERT_FALSE(zero);
+  EXPECT_NE(zero.error().find("--cluster-heartbeat-ms"), std::string::npos) << zero.error();
+  c.heartbeat_ms = -5;
+  EXPECT_FALSE(check_cluster_config(c, 0));
+}
+
+TEST(ClusterConfig, TlsFilesGoTogetherAndPeersAreChecked) {
+  auto c = valid_two_nodes();
+  c.tls_certificate = "n.pem";
+  EXPECT_FALSE(check_cluster_config(c, 0));
+  c.tls_key = "n.key";
+  c.tls_ca_file = "ca.pem";
+  EXPECT_TRUE(check_cluster_config(c, 0));
+  EXPECT_FALSE(check_cluster_config(c, 1)) << "a peer with this node's own id";
+  c.peers.push_back("1@127.0.0.1:7602");
+  EXPECT_FALSE(check_cluster_config(c, 0)) << "node 1 twice";
+}
+
+TEST(ClusterConfig, HeartbeatOptionsReachCafsMiddleman) {
+  cluster_config c;
+  boost::program_options::options_description options;
+  add_cluster_options(options, c);
+  const char* argv[] = {"paysync", "--cluster-port",       "7600", "--cluster-heartbeat-ms",
+                        "200",     "--cluster-timeout-ms", "900"};
+  boost::program_options::variables_map vm;
+  boost::program_options::store(
+      boost::program_options::parse_command_line(std::size(argv), argv, options), vm);
+  boost::program_options::notify(vm);
+  EXPECT_EQ(c.heartbeat_ms, 200);
+  EXPECT_EQ(c.timeout_ms, 900);
+  caf::actor_system_config cfg;
+  load_cluster_remoting(cfg, c);
+  EXPECT_EQ(caf::get_or(cfg, "middleman.heartbeat-interval", caf::timespan{0}),
+            caf::timespan{std::chrono::milliseconds(200)});
+  EXPECT_EQ(caf::get_or(cfg, "middleman.connection-timeout", caf::timespan{0}),
+            caf::timespan{std::chrono::milliseconds(900)});
+}
+
 TEST_F(Cluster, DirectoryTracksPeersAndTheMetric) {
   auto map = std::make_shared<cluster_map>(0, std::vector<std::uint8_t>{0, 3});
   node_directory_config dc;
@@ -123,6 +186,58 @@ TEST_F(Cluster, DirectoryTracksPeersAndTheMetric) {
   sched_->run();
   EXPECT_FALSE(map->is_up(3));
   EXPECT_EQ(metrics_.cluster_peer_downs.load(), 1u);
+  caf::anon_send_exit(dir, caf::exit_reason::user_shutdown);
+  sched_->run();
+}
+
+// A peer with a lower id dials this node and greets the directory with its
+// card: the peer is up while the greeting actor (a remote proxy in a real
+// cluster) lives. A stale down from an older greeter of the same peer, which
+// a fresh greet replaced, must not mark it down.
+TEST_F(Cluster, DirectoryTakesGreetsFromLowerNodesAndWatchesTheGreeter) {
+  auto map = std::make_shared<cluster_map>(2, std::vector<std::uint8_t>{0, 2, 3});
+  node_directory_config dc;
+  dc.local = node_card{2, {}, {}, {}, {}};
+  dc.peers = {peer_address{0, "127.0.0.1", 7100}, peer_address{3, "127.0.0.1", 7103}};
+  dc.map = map;
+  dc.time = clock_;
+  dc.metrics = &metrics_;
+  auto dir = system_->spawn(node_directory, dc);
+  sched_->run();
+  // What each greet got back: the directory's node, or -1 on an error.
+  auto answers = std::make_shared<std::vector<int>>();
+  auto greeter = [&](std::uint8_t node) {
+    auto a = system_->spawn([=](caf::event_based_actor* self) -> caf::behavior {
+      self->request(dir, caf::infinite, greet_atom::value, node_card{node, {}, {}, {}, {}})
+          .then([=](node_card& card) { answers->push_back(card.node); },
+                [=](caf::error&) { answers->push_back(-1); });
+      return {[](int) {}};  // stays alive until killed, like a peer's link
+    });
+    sched_->run();
+    return a;
+  };
+  auto first = greeter(0);
+  EXPECT_EQ(*answers, std::vector<int>{2});
+  EXPECT_TRUE(map->is_up(0));
+  EXPECT_TRUE(metrics_.cluster_peer_up[0].load());
+  // Node 0 restarted: its new link greets before the old one's down arrives.
+  auto second = greeter(0);
+  caf::anon_send_exit(first, caf::exit_reason::kill);
+  sched_->run();
+  EXPECT_TRUE(map->is_up(0)) << "a stale down marked a fresh greeter's node down";
+  EXPECT_EQ(metrics_.cluster_peer_downs.load(), 0u);
+  caf::anon_send_exit(second, caf::exit_reason::kill);
+  sched_->run();
+  EXPECT_FALSE(map->is_up(0));
+  EXPECT_FALSE(metrics_.cluster_peer_up[0].load());
+  EXPECT_EQ(metrics_.cluster_peer_downs.load(), 1u);
+  // Refused: a higher id (it must wait to be dialled) and a stranger.
+  auto higher = greeter(3);
+  auto stranger = greeter(9);
+  EXPECT_EQ(*answers, (std::vector<int>{2, 2, -1, -1}));
+  EXPECT_FALSE(map->is_up(3));
+  EXPECT_FALSE(map->is_up(9));
+  for (const auto& a : {higher, stranger}) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(dir, caf::exit_reason::user_shutdown);
   sched_->run();
 }

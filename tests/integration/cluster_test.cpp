@@ -12,7 +12,10 @@
 #include <array>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <functional>
 #include <map>
+#include <optional>
 #include <regex>
 
 #include "switch_fixture.hpp"
@@ -44,6 +47,15 @@ class Cluster : public terminal_test {
     for (int i = 0; i < nodes; ++i) wait_for_peers(i, {0, 1, 2});
   }
 
+  // More options for node `i` (TLS files, heartbeats). By default a long
+  // connection timeout: these tests are about routing, TLS and crashes, and
+  // a stall of the whole test machine longer than the default 5 s (seen on
+  // these shared machines: ~30 s with every process stopped) would mark
+  // healthy peers down. ClusterHeartbeat tests the timeout itself.
+  virtual std::vector<std::string> node_options(int /*i*/) const {
+    return {"--cluster-timeout-ms", "120000"};
+  }
+
   void TearDown() override {
     if (HasFailure()) std::cerr << diagnostics();
     for (auto& n : nodes_) {
@@ -53,7 +65,9 @@ class Cluster : public terminal_test {
 
   std::string data_dir(int i) const { return dir_.sub("node" + std::to_string(i)); }
 
-  void start_node(int i) {
+  void start_node(int i) { start_node(i, node_options(i)); }
+
+  void start_node(int i, std::vector<std::string> options) {
     std::vector<std::string> args{"--node-id",
                                   std::to_string(i),
                                   "--cluster-port",
@@ -65,6 +79,7 @@ class Cluster : public terminal_test {
       args.push_back("--peer");
       args.push_back(std::to_string(j) + "@127.0.0.1:" + std::to_string(cluster_ports_[j]));
     }
+    args.insert(args.end(), options.begin(), options.end());
     nodes_[i] = std::make_unique<switch_process>(data_dir(i), std::move(args));
   }
 
@@ -80,9 +95,20 @@ class Cluster : public terminal_test {
     return std::stoi(m[1]);
   }
 
+  // paysync_cluster_peer_downs_total of node `i` (-1 when not reported).
+  int downs_seen(int i) {
+    const auto metrics = switch_process::http_get(node(i).operator_port(), "/metrics");
+    std::smatch m;
+    if (!std::regex_search(metrics, m, std::regex("paysync_cluster_peer_downs_total ([0-9]+)"))) {
+      return -1;
+    }
+    return std::stoi(m[1]);
+  }
+
   // Waits until node `i` sees every node of `up` (but itself) up.
-  void wait_for_peers(int i, std::vector<int> up, int state = 1) {
-    const auto deadline = std::chrono::steady_clock::now() + 20s;
+  void wait_for_peers(int i, std::vector<int> up, int state = 1,
+                      std::chrono::milliseconds within = 20s) {
+    const auto deadline = std::chrono::steady_clock::now() + within;
     for (;;) {
       bool all = true;
       for (int p : up) {
@@ -93,7 +119,7 @@ class Cluster : public terminal_test {
         FAIL() << "node " << i << " does not see its peers " << (state ? "up" : "down") << "\n"
                << node(i).output();
       }
-      std::this_thread::sleep_for(50ms);
+      std::this_thread::sleep_for(20ms);
     }
   }
 
@@ -349,6 +375,178 @@ TEST_F(Cluster, SettlementWindowNetsEveryPartitionIntoTheMerchantsAccounts) {
     EXPECT_EQ(across, amount) << merchant << "\n" << json::serialize(after);
   }
   expect_balanced_ledgers();
+}
+
+// How long until `probe` (a peer_up() reading: 1 up, 0 down) answers
+// `state`; nullopt when it does not within `within`.
+std::optional<std::chrono::milliseconds> time_until(const std::function<int()>& probe, int state,
+                                                    std::chrono::milliseconds within) {
+  const auto start = std::chrono::steady_clock::now();
+  for (;;) {
+    const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - start);
+    if (probe() == state) return elapsed;
+    if (elapsed > within) return std::nullopt;
+    std::this_thread::sleep_for(20ms);
+  }
+}
+
+// BASP heartbeats (docs/cluster.md, a hung node): faster than the defaults,
+// so a stopped node is noticed in under two seconds, yet with room for a
+// loaded two-core machine to send a heartbeat late without a false down.
+class ClusterHeartbeat : public Cluster {
+ protected:
+  static constexpr auto timeout = 1'500ms;
+  std::vector<std::string> node_options(int) const override {
+    return {"--cluster-heartbeat-ms", "250", "--cluster-timeout-ms",
+            std::to_string(timeout.count())};
+  }
+};
+
+// SIGSTOP keeps node 1's sockets open but silent: only the heartbeat timeout
+// can tell. Node 0 dials node 1 (its peer_link watches node 1's directory);
+// node 2 is dialled by node 1 (its directory watches node 1's link): both
+// sides must notice. After SIGCONT node 1 rejoins and serves again.
+TEST_F(ClusterHeartbeat, AStoppedNodeIsMarkedDownWithinTheTimeoutAndUpAfterItResumes) {
+  node(1).suspend();
+  // Timeout + a heartbeat tick + scheduling slack on a loaded 2-core machine.
+  const auto limit = timeout + 2'000ms;
+  for (int i : {0, 2}) {
+    auto down = time_until([&] { return peer_up(i, 1); }, 0, limit);
+    EXPECT_TRUE(down) << "node " << i << " still sees the stopped node 1 up after " << limit.count()
+                      << " ms\n"
+                      << node(i).output();
+  }
+  // The survivors still see each other.
+  EXPECT_EQ(peer_up(0, 2), 1);
+  EXPECT_EQ(peer_up(2, 0), 1);
+  node(1).resume();
+  // Usually well under a second; some trials took ~30 s, probably stalls of
+  // the whole test machine (docs/cluster.md, Known issues).
+  for (int i = 0; i < nodes; ++i) wait_for_peers(i, {0, 1, 2}, 1, 45s);
+  // And the resumed node's actors answer across nodes again.
+  auto b = billing(0);
+  auto h = handset(1);
+  auto txn = synchronize(b, h);
+  EXPECT_EQ(str(pay(b, h, txn, 1200), "type"), "receipt");
+}
+
+// TLS between nodes (caf_openssl): a test CA signs one certificate per node.
+// Made with the openssl command-line tool in the test's scratch directory;
+// nothing is committed.
+class ClusterTls : public Cluster {
+ protected:
+  void SetUp() override {
+    if (std::system("openssl version >/dev/null 2>&1") != 0) {
+      GTEST_SKIP()
+          << "the openssl command-line tool is not installed: cannot make test certificates";
+    }
+    ASSERT_TRUE(
+        openssl("req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 "
+                "-subj /CN=paysync-test-ca -keyout " +
+                pem("ca.key") + " -out " + pem("ca.pem")));
+    for (int i = 0; i < nodes; ++i) {
+      const auto n = "node" + std::to_string(i);
+      ASSERT_TRUE(openssl("req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=" + n +
+                          " -keyout " + pem(n + ".key") + " -out " + pem(n + ".csr")));
+      ASSERT_TRUE(openssl("x509 -req -days 2 -in " + pem(n + ".csr") + " -CA " + pem("ca.pem") +
+                          " -CAkey " + pem("ca.key") + " -CAcreateserial -out " + pem(n + ".pem")));
+    }
+    Cluster::SetUp();
+  }
+
+  std::string pem(const std::string& name) const { return dir_.sub(name); }
+
+  bool openssl(const std::string& arguments) {
+    const auto command = "openssl " + arguments + " >" + pem("openssl.log") + " 2>&1";
+    if (std::system(command.c_str()) == 0) return true;
+    std::ifstream log(pem("openssl.log"));
+    ADD_FAILURE() << command << "\n" << std::string(std::istreambuf_iterator<char>(log), {});
+    return false;
+  }
+
+  // With the fixture's long connection timeout: these tests count downs.
+  std::vector<std::string> tls_options(const std::string& certificate,
+                                       const std::string& key) const {
+    auto options = Cluster::node_options(0);
+    options.insert(options.end(), {"--cluster-tls-certificate", certificate, "--cluster-tls-key",
+                                   key, "--cluster-tls-ca-file", pem("ca.pem")});
+    return options;
+  }
+
+  std::vector<std::string> node_options(int i) const override {
+    const auto n = "node" + std::to_string(i);
+    return tls_options(pem(n + ".pem"), pem(n + ".key"));
+  }
+};
+
+// Every pair connects once, over TLS; flow A crosses nodes; node 0 (which
+// dials both others) is killed and restarted and is seen again by both.
+TEST_F(ClusterTls, EveryPeerIsUpFlowACrossesNodesAndAKilledNodeRejoins) {
+  for (int i = 0; i < nodes; ++i) {
+    EXPECT_NE(node(i).output().find("(TLS)"), std::string::npos) << node(i).output();
+    for (int p = 0; p < nodes; ++p) {
+      if (p != i) {
+        EXPECT_EQ(peer_up(i, p), 1) << i << " -> " << p;
+      }
+    }
+  }
+  auto b = billing(0);
+  auto h = handset(1);
+  auto txn = synchronize(b, h);
+  EXPECT_EQ(str(pay(b, h, txn, 15000), "type"), "receipt");
+
+  node(0).kill_hard();
+  wait_for_peers(1, {0}, 0);
+  wait_for_peers(2, {0}, 0);
+  start_node(0);
+  for (int i = 0; i < nodes; ++i) wait_for_peers(i, {0, 1, 2});
+  auto b2 = billing(2, "t-mboga-01");
+  auto h0 = handset(0, "254700000003");
+  auto again = synchronize(b2, h0);
+  EXPECT_EQ(str(pay(b2, h0, again, 2500), "type"), "receipt");
+  // Up once each, never flapping: one down for node 0's kill, none else
+  // (before openssl_error_queue.cpp the kill took the 1-2 link down too).
+  EXPECT_EQ(downs_seen(0), 0) << node(0).output();
+  for (int i = 1; i < nodes; ++i) EXPECT_EQ(downs_seen(i), 1) << node(i).output();
+}
+
+// Node 1 restarted with a certificate the cluster's CA did not sign (it
+// trusts the CA itself): node 0 must refuse it as a server (node 0 dials
+// node 1) and node 2 as a client (node 1 dials node 2). Never up on either
+// side, and the refused handshakes must not disturb the link between nodes 0
+// and 2 (openssl_error_queue.cpp); the genuine node 1 is back up within the
+// usual time.
+TEST_F(ClusterTls, ANodeWithACertificateNotSignedByTheCaIsNeverUp) {
+  ASSERT_TRUE(openssl(
+      "req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=node1 "
+      "-keyout " +
+      pem("rogue.key") + " -out " + pem("rogue.pem")));
+  node(1).stop();
+  wait_for_peers(0, {1}, 0);
+  wait_for_peers(2, {1}, 0);
+  ASSERT_EQ(downs_seen(0), 1);
+  ASSERT_EQ(downs_seen(2), 1);
+  start_node(1, tls_options(pem("rogue.pem"), pem("rogue.key")));
+  // Several reconnect rounds (at most 500 ms apart here) without a success.
+  const auto deadline = std::chrono::steady_clock::now() + 4s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    ASSERT_EQ(peer_up(0, 1), 0) << node(0).output() << node(1).output();
+    ASSERT_EQ(peer_up(2, 1), 0) << node(2).output() << node(1).output();
+    ASSERT_NE(peer_up(1, 0), 1) << node(1).output();
+    ASSERT_NE(peer_up(1, 2), 1) << node(1).output();
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_NE(node(1).output().find("not reachable yet"), std::string::npos)
+      << "the rogue node never tried to dial node 2\n"
+      << node(1).output();
+  EXPECT_EQ(downs_seen(0), 1) << "node 0 lost node 2 while refusing the rogue\n"
+                              << node(0).output();
+  EXPECT_EQ(downs_seen(2), 1) << "node 2 lost node 0 while refusing the rogue\n"
+                              << node(2).output();
+  node(1).stop();
+  start_node(1);
+  for (int i = 0; i < nodes; ++i) wait_for_peers(i, {0, 1, 2});
 }
 
 }  // namespace

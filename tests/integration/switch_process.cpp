@@ -109,9 +109,18 @@ void switch_process::kill_hard() {
   reap(std::chrono::seconds(10));
 }
 
+void switch_process::suspend() {
+  if (pid_ > 0) ::kill(pid_, SIGSTOP);
+}
+
+void switch_process::resume() {
+  if (pid_ > 0) ::kill(pid_, SIGCONT);
+}
+
 int switch_process::stop() {
   if (pid_ <= 0) return -1;
   ::kill(pid_, SIGTERM);
+  ::kill(pid_, SIGCONT);  // a suspended process acts on SIGTERM only once resumed
   int status = reap(std::chrono::seconds(15));
   if (status == -2) {
     kill_hard();

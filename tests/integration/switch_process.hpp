@@ -33,6 +33,9 @@ class switch_process {
 
   // SIGKILL: no chance to flush or close anything.
   void kill_hard();
+  // SIGSTOP / SIGCONT: a hung node, its sockets open but silent.
+  void suspend();
+  void resume();
   // SIGTERM and wait; returns the exit status (or -1).
   int stop();
   // Everything the process printed so far (stdout and stderr).
