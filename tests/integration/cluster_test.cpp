@@ -395,6 +395,42 @@ std::optional<std::chrono::milliseconds> time_until(const std::function<int()>& 
 // BASP heartbeats (docs/cluster.md, a hung node): faster than the defaults,
 // so a stopped node is noticed in under two seconds, yet with room for a
 // loaded two-core machine to send a heartbeat late without a false down.
+// One payment per payer in the window. Amina's account lives on node 0; she
+// pays through node 1, then through node 2, whose own copy of her account
+// shows no payment: node 0's ledger refuses the second inside its commit.
+class ClusterVelocity : public Cluster {
+ protected:
+  std::vector<std::string> node_options(int i) const override {
+    auto options = Cluster::node_options(i);
+    options.insert(options.end(), {"--velocity-max-count", "1"});
+    return options;
+  }
+};
+
+TEST_F(ClusterVelocity, PaymentsThroughEveryNodeCountTowardsThePayersLimit) {
+  auto b1 = billing(1);
+  auto h1 = handset(1);
+  EXPECT_EQ(str(pay(b1, h1, synchronize(b1, h1), 1000), "type"), "receipt");
+
+  auto b2 = billing(2, "t-mboga-01");
+  auto h2 = handset(2);
+  const auto txn = synchronize(b2, h2);
+  call(b2, {{"type", "amount"}, {"txn", txn}, {"amount", 1000}},
+       "ack");  // node 2's copy: no payment
+  event(h2, "amount");
+  auto refused_there =
+      call(h2, {{"type", "confirm_amount"}, {"txn", txn}, {"amount", 1000}}, "failed");
+  EXPECT_EQ(str(refused_there, "code"), "velocity_limit") << json::serialize(refused_there);
+  EXPECT_EQ(str(event(b2, "failed"), "txn"), txn);
+  with_ledger(0, [&](storage::ledger_store& ledger) {
+    auto history = ledger.history("user:u-1001", 0, 10);
+    ASSERT_TRUE(history.has_value());
+    std::size_t payments = 0;
+    for (const auto& e : *history) payments += e.posting.kind == storage::entry_kind::payment;
+    EXPECT_EQ(payments, 1u);
+  });
+}
+
 class ClusterHeartbeat : public Cluster {
  protected:
   static constexpr auto timeout = 1'500ms;
