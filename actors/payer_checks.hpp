@@ -19,9 +19,11 @@ namespace paysync::actors {
 // stay within the count and the sum allowed (velocity_limit); their balance
 // covers the amount (insufficient_funds). Reads LMDB directly (microseconds).
 //
-// The ledger re-checks the balance atomically when it commits; the velocity
-// limits are a risk control checked here, so two payments of one payer racing
-// each other may both pass (each is bounded by the balance regardless).
+// These read this node's copy of the ledger, for an early answer with the
+// details; the ledger of the payer's partition checks the balance and the
+// velocity limits again inside its commit (storage::velocity_rule), so two
+// payments racing each other, or made through different nodes, cannot
+// together pass a limit.
 verdict check_payer(const storage::directory_store& directory, const storage::ledger_store& ledger,
                     const std::string& user_id, const std::string& account_id,
                     std::int64_t amount_minor, std::int64_t now_unix_ms,
