@@ -84,13 +84,13 @@ class actor_test : public ::testing::Test {
     sched_ = &dynamic_cast<caf::scheduler::test_coordinator&>(system_->scheduler());
     storage::environment_options options;
     options.directory = dir_.sub("db");
-    env_ = std::move(*storage::environment::open(options));
+    env_ = *storage::environment::open(options);
     directory_ = std::make_unique<storage::directory_store>(*env_);
     ledger_store_ = std::make_unique<storage::ledger_store>(*env_);
     EXPECT_TRUE(storage::seed_demo_data(*directory_, *ledger_store_, start_unix_ms));
     factors_ = std::make_unique<storage::factor_store>(*env_);
     keys_ = std::make_shared<const storage::keyring>(
-        std::move(*storage::load_or_create_keyring(dir_.sub("keys"))));
+        *storage::load_or_create_keyring(dir_.sub("keys")));
     EXPECT_TRUE(seed_demo_factors(*factors_, *directory_, *keys_, start_unix_ms));
   }
 

@@ -207,12 +207,17 @@ TEST_F(Cluster, DirectoryTakesGreetsFromLowerNodesAndWatchesTheGreeter) {
   // What each greet got back: the directory's node, or -1 on an error.
   auto answers = std::make_shared<std::vector<int>>();
   auto greeter = [&](std::uint8_t node) {
-    auto a = system_->spawn([=](caf::event_based_actor* self) -> caf::behavior {
-      self->request(dir, caf::infinite, greet_atom::value, node_card{node, {}, {}, {}, {}})
-          .then([=](node_card& card) { answers->push_back(card.node); },
-                [=](caf::error&) { answers->push_back(-1); });
-      return {[](int) {}};  // stays alive until killed, like a peer's link
-    });
+    // The node goes in as a spawn argument: CAF 0.17 dereferences a null
+    // argument tuple when a function actor is spawned without any, which
+    // _GLIBCXX_ASSERTIONS (the sanitizer build) turns into an abort.
+    auto a = system_->spawn(
+        [=](caf::event_based_actor* self, std::uint8_t from) -> caf::behavior {
+          self->request(dir, caf::infinite, greet_atom::value, node_card{from, {}, {}, {}, {}})
+              .then([=](node_card& card) { answers->push_back(card.node); },
+                    [=](caf::error&) { answers->push_back(-1); });
+          return {[](int) {}};  // stays alive until killed, like a peer's link
+        },
+        node);
     sched_->run();
     return a;
   };

@@ -16,25 +16,44 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <random>
 #include <regex>
+#include <stdexcept>
 
 #include "switch_fixture.hpp"
 
 namespace paysync::testing_support {
 namespace {
 
-// A port that was free a moment ago: the nodes must know each other's
-// cluster ports before any of them starts.
-std::uint16_t free_port() {
+// Whether `port` on loopback can be bound right now.
+bool bindable(std::uint16_t port) {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return false;
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  addr.sin_port = htons(port);
+  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
   ::close(fd);
-  return ntohs(addr.sin_port);
+  return ok;
+}
+
+// A free port below the kernel's ephemeral range: the nodes must know each
+// other's cluster ports before any of them starts, and a port taken from the
+// ephemeral range could meanwhile be handed to another listener bound to port
+// 0 (seen: a node's operator port took the next node's cluster port).
+std::uint16_t free_port() {
+  unsigned low = 32768, high = 60999;
+  std::ifstream("/proc/sys/net/ipv4/ip_local_port_range") >> low >> high;
+  static std::mt19937 random{std::random_device{}()};
+  if (low > 11000) {
+    std::uniform_int_distribution<unsigned> below(10000, low - 1);
+    for (int attempt = 0; attempt < 100; ++attempt) {
+      const auto port = static_cast<std::uint16_t>(below(random));
+      if (bindable(port)) return port;
+    }
+  }
+  throw std::runtime_error("no free port below the ephemeral range " + std::to_string(low));
 }
 
 class Cluster : public terminal_test {
