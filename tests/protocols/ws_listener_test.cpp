@@ -508,6 +508,12 @@ double cpu_seconds() {
 // Out of descriptors, accept fails with EMFILE: the loop must back off (not
 // spin) and accept again once descriptors are free.
 TEST_F(WsListener, AcceptBacksOffWhenOutOfDescriptorsAndRecovers) {
+#ifdef PAYSYNC_UBSAN
+  // UBSan's first check of each virtual call tests the memory with a pipe;
+  // with every descriptor taken that fails and it reports an "invalid vptr"
+  // on healthy objects (Asio's, Boost.System's, ours). The normal build runs it.
+  GTEST_SKIP() << "needs free descriptors for UBSan's vptr checks";
+#endif
   start();
   rlimit saved{};
   ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &saved), 0);
