@@ -105,6 +105,17 @@ class account_index_key {
   std::size_t size_ = 0;
 };
 
+// Puts a cursor on ledger.by_account at the last key before `start` (the
+// newest entry of its account below its sequence, or an earlier account's
+// key, which sequence_of() rejects); returns the LMDB status.
+int seek_before(MDB_cursor* index, const account_index_key& start, MDB_val& key, MDB_val& value) {
+  key = start.val();
+  int rc = mdb_cursor_get(index, &key, &value, MDB_SET_RANGE);
+  if (rc == MDB_NOTFOUND) return mdb_cursor_get(index, &key, &value, MDB_LAST);
+  if (rc == 0) return mdb_cursor_get(index, &key, &value, MDB_PREV);
+  return rc;
+}
+
 result<std::uint64_t> read_last_sequence(MDB_txn* txn, const database_handles& dbs) {
   MDB_val key = as_val(last_sequence_key);
   MDB_val value;
@@ -370,14 +381,9 @@ class batch_writer {
     auto index = detail::cursor::open(txn_, dbs_.ledger_by_account);
     if (!index) return index.error();
     account_index_key start(r.debit_account, UINT64_MAX);
-    MDB_val key = start.val();
+    MDB_val key;
     MDB_val value;
-    int rc = mdb_cursor_get(index->get(), &key, &value, MDB_SET_RANGE);
-    if (rc == MDB_NOTFOUND) {
-      rc = mdb_cursor_get(index->get(), &key, &value, MDB_LAST);
-    } else if (rc == 0) {
-      rc = mdb_cursor_get(index->get(), &key, &value, MDB_PREV);
-    }
+    int rc = seek_before(index->get(), start, key, value);
     for (; rc == 0; rc = mdb_cursor_get(index->get(), &key, &value, MDB_PREV)) {
       auto sequence = account_index_key::sequence_of(as_view(key), start.prefix());
       if (!sequence) break;  // walked past this account's first entry
@@ -547,16 +553,9 @@ result<std::vector<journal_entry>> ledger_store::history(std::string_view accoun
     if (!index) return index.error();
     const std::uint64_t bound = before_sequence == 0 ? UINT64_MAX : before_sequence;
     account_index_key start(account_id, bound);
-    MDB_val key = start.val();
+    MDB_val key;
     MDB_val value;
-    // Position on the first key >= (account, bound); the entries wanted are
-    // the ones just before it.
-    int rc = mdb_cursor_get(index->get(), &key, &value, MDB_SET_RANGE);
-    if (rc == MDB_NOTFOUND) {
-      rc = mdb_cursor_get(index->get(), &key, &value, MDB_LAST);
-    } else if (rc == 0) {
-      rc = mdb_cursor_get(index->get(), &key, &value, MDB_PREV);
-    }
+    int rc = seek_before(index->get(), start, key, value);
     while (rc == 0 && entries.size() < limit) {
       auto sequence = account_index_key::sequence_of(as_view(key), start.prefix());
       if (!sequence) break;  // walked past this account's first entry
