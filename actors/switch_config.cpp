@@ -41,6 +41,11 @@ unsigned switch_config::effective_workers() const {
   return workers > 0 ? workers : std::max(1u, std::thread::hardware_concurrency());
 }
 
+unsigned switch_config::effective_io_threads() const {
+  if (io_threads > 0) return io_threads;
+  return actors_on_io_threads() ? std::max(1u, std::thread::hardware_concurrency()) : 1u;
+}
+
 std::string switch_config::effective_public_url(std::uint16_t bound_paying_port) const {
   if (!public_url.empty()) {
     auto url = public_url;
@@ -96,10 +101,14 @@ boost::system::result<parse_outcome, std::string> parse_switch_config(int argc,
        "this node's number (0-255), written into every transaction id")
       ("shards", po::value(&c.shards)->default_value(c.shards),
        "registry and presence shards (1-255); 0 = one per hardware thread")
+      ("scheduler", po::value(&c.scheduler)->default_value(c.scheduler),
+       "where the actors run: asio (on the network threads, one hand-off fewer per frame) or "
+       "caf (CAF's worker pool, --workers threads)")
       ("workers", po::value(&c.workers)->default_value(c.workers),
-       "CAF scheduler threads; 0 = one per hardware thread")
+       "CAF worker threads under --scheduler caf; 0 = one per hardware thread")
       ("io-threads", po::value(&c.io_threads)->default_value(c.io_threads),
-       "network threads serving both listeners")
+       "network threads serving every listener (and the actors under --scheduler asio); 0 = "
+       "one per hardware thread under asio, 1 under caf")
       ("txn-ttl-s", po::value(&c.txn_ttl_s)->default_value(c.txn_ttl_s),
        "seconds an opened transaction lives before it expires")
       ("trusted-gateway", po::value(&c.trusted_gateways)->multitoken()->composing(),
@@ -244,7 +253,9 @@ boost::system::result<parse_outcome, std::string> parse_switch_config(int argc,
   if (c.node_id > 255) return std::string("--node-id must be 0-255");
   if (c.effective_shards() > 255) return std::string("--shards must be 1-255");
   if (c.txn_ttl_s < 1) return std::string("--txn-ttl-s must be at least 1");
-  if (c.io_threads < 1) return std::string("--io-threads must be at least 1");
+  if (c.scheduler != "asio" && c.scheduler != "caf") {
+    return "--scheduler \"" + c.scheduler + "\" is not asio or caf";
+  }
   if (c.max_frame_bytes < 1024 || c.hard_frame_bytes < c.max_frame_bytes) {
     return std::string("--max-frame-bytes must be >= 1024 and <= --hard-frame-bytes");
   }

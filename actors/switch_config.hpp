@@ -31,9 +31,12 @@ struct switch_config {
   std::uint16_t operator_port = 7900;
   std::string public_url;  // base of payment links; default http://<paying address>:<port>
   unsigned node_id = 0;
-  unsigned shards = 0;      // 0: one per hardware thread
-  unsigned workers = 0;     // CAF scheduler threads; 0: one per hardware thread
-  unsigned io_threads = 1;  // Asio threads for both listeners
+  unsigned shards = 0;  // 0: one per hardware thread
+  // "asio": the actors run on the io threads (actors/asio_scheduler.hpp);
+  // "caf": on CAF's own worker pool of `workers` threads.
+  std::string scheduler = "asio";
+  unsigned workers = 0;     // CAF scheduler threads under "caf"; 0: one per hardware thread
+  unsigned io_threads = 0;  // Asio threads; 0: one per hardware thread under "asio", else 1
   std::int64_t txn_ttl_s = 300;
   std::vector<std::string> trusted_gateways{"127.0.0.1/32", "::1/128"};
   std::string msisdn_header = "X-MSISDN";
@@ -82,6 +85,8 @@ struct switch_config {
 
   unsigned effective_shards() const;
   unsigned effective_workers() const;
+  unsigned effective_io_threads() const;
+  bool actors_on_io_threads() const { return scheduler == "asio"; }
   std::string effective_public_url(std::uint16_t bound_paying_port) const;
   bool tls_enabled() const { return tls != "off"; }
 };

@@ -4,14 +4,17 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 #include <caf/openssl/all.hpp>
 #include <filesystem>
+#include <latch>
 #include <optional>
 #include <thread>
 #include <vector>
 
+#include "actors/asio_scheduler.hpp"
 #include "actors/auth_worker.hpp"
 #include "actors/billing_session.hpp"
 #include "actors/cluster_view.hpp"
@@ -87,6 +90,11 @@ struct switch_node::impl {
   boost::system::result<void, std::string> join_cluster();
   boost::system::result<void, std::string> listen();
   void start_io();
+  // CAF's spawn keeps a reference to the actor system's logger in the
+  // spawning thread, and the system's destructor waits until every such
+  // reference is gone. The io threads spawn every session and must outlive
+  // the system (its last jobs run on them), so they drop theirs first.
+  void release_caf_thread_state();
   protocols::http_response serve_http(const protocols::peer_request& request) const;
   void shut_down();
 };
@@ -150,9 +158,14 @@ boost::system::result<void, std::string> switch_node::impl::open_storage() {
 
 void switch_node::impl::spawn_actors() {
   actor_config = std::make_unique<caf::actor_system_config>();
-  // CAF starts max(cores, 4) workers by default; on small machines the extra
-  // ones only add contention (docs/architecture.md).
-  actor_config->set("scheduler.max-threads", static_cast<std::size_t>(config.effective_workers()));
+  if (config.actors_on_io_threads()) {
+    asio_scheduler::install(*actor_config, io);
+  } else {
+    // CAF starts max(cores, 4) workers by default; on small machines the
+    // extra ones only add contention (docs/architecture.md).
+    actor_config->set("scheduler.max-threads",
+                      static_cast<std::size_t>(config.effective_workers()));
+  }
   // After its burst of spinning, an idle CAF worker polls every 50 us for
   // 500 rounds before it sleeps on its condition variable (which an external
   // enqueue signals). With registry sweeps every 250 ms that polling never
@@ -473,11 +486,25 @@ boost::system::result<void, std::string> switch_node::impl::listen() {
 }
 
 void switch_node::impl::start_io() {
+  if (!io_threads.empty()) return;
   work = std::make_unique<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>>(
       io.get_executor());
-  for (unsigned i = 0; i < config.io_threads; ++i) {
+  for (unsigned i = 0; i < config.effective_io_threads(); ++i) {
     io_threads.emplace_back([this] { io.run(); });
   }
+}
+
+void switch_node::impl::release_caf_thread_state() {
+  if (io_threads.empty()) return;
+  // One handler per thread: each waits for the others, so no thread takes two.
+  auto all_arrived = std::make_shared<std::latch>(static_cast<std::ptrdiff_t>(io_threads.size()));
+  for (std::size_t i = 0; i < io_threads.size(); ++i) {
+    boost::asio::post(io, [all_arrived] {
+      caf::logger::set_current_actor_system(nullptr);
+      all_arrived->arrive_and_wait();
+    });
+  }
+  all_arrived->wait();
 }
 
 // Polls `done` every 10 ms until it holds or `limit` passes.
@@ -494,6 +521,10 @@ bool wait_until(Predicate done, std::chrono::milliseconds limit) {
 void switch_node::impl::shut_down() {
   if (stopped) return;
   stopped = true;
+  // The io threads run until the actor system is gone: under the asio
+  // scheduler the actors need them to hear their exit and to quit (a start
+  // that failed before start_io starts them here).
+  if (system && config.actors_on_io_threads()) start_io();
   if (billing_listener) billing_listener->stop_all();
   if (paying_listener) paying_listener->stop_all();
   if (operator_listener) operator_listener->stop_all();
@@ -506,10 +537,6 @@ void switch_node::impl::shut_down() {
                0;
       },
       std::chrono::seconds(3));
-  work.reset();
-  io.stop();
-  for (auto& t : io_threads) t.join();
-  io_threads.clear();
   if (system) {
     // A settle request still queued at the ledger is dropped, uncommitted, and
     // its billing session tells the terminal nothing was charged: exactly
@@ -536,8 +563,13 @@ void switch_node::impl::shut_down() {
       system->await_actors_before_shutdown(false);
     }
     context.reset();
+    release_caf_thread_state();
     system.reset();
   }
+  work.reset();
+  io.stop();
+  for (auto& t : io_threads) t.join();
+  io_threads.clear();
 }
 
 switch_node::switch_node(std::unique_ptr<impl> i) : impl_(std::move(i)) {}

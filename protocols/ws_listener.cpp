@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <boost/asio/defer.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -145,13 +146,16 @@ class session final : public std::enable_shared_from_this<session<Stream>> {
   }
   // Plaintext on a port that requires TLS: every request gets HTTP 426.
   void refuse_plaintext() noexcept { refuse_plaintext_ = true; }
+  // defer rather than post: called from a thread that runs the io_context
+  // (an actor under the asio scheduler), the write is queued on that thread
+  // instead of waking another one; from any other thread it is a post.
   void post_send(std::string frame) {
-    net::post(strand_, [self = this->shared_from_this(), f = std::move(frame)]() mutable {
+    net::defer(strand_, [self = this->shared_from_this(), f = std::move(frame)]() mutable {
       self->enqueue(std::move(f));
     });
   }
   void post_close() {
-    net::post(strand_, [self = this->shared_from_this()] { self->request_close(); });
+    net::defer(strand_, [self = this->shared_from_this()] { self->request_close(); });
   }
   void post_shutdown() {
     net::post(strand_, [self = this->shared_from_this()] { self->shutdown(); });

@@ -101,7 +101,7 @@ bool run_argon(const options& o) {
 std::vector<std::string> serve_args(const options& o, const std::string& data, bool demo) {
   std::vector<std::string> a{
       o.paysync, "serve", "--data-dir", data, "--billing-port", "0", "--paying-port", "0",
-      "--operator-port", "0", "--workers", "2", "--shards", "2", "--io-threads", "1",
+      "--operator-port", "0", "--workers", "2", "--shards", "2", "--io-threads", "0",
       // PIN payments at Duka la Dawa need a knowledge factor at any
       // amount; every payment at Mama Mboga a biometric one.
       "--auth-merchant-rule", "m-dawa:1:999999999999", "--auth-merchant-rule", "m-mboga:1:0",

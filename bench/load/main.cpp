@@ -67,7 +67,7 @@ struct options {
   unsigned payments_per_payer = 10;
   double flow_b = 0;
   std::int64_t amount_minor = 100;
-  unsigned switch_workers = 2, switch_shards = 2, switch_io_threads = 1;
+  unsigned switch_workers = 2, switch_shards = 2, switch_io_threads = 0;
   std::vector<std::string> switch_args;
   std::uint64_t idle = 0;  // 0: what the switch's open-file limit leaves room for
   double idle_billing_fraction = 0.5;
@@ -142,7 +142,8 @@ std::optional<options> parse(int argc, char** argv) {
     ("switch-shards", po::value(&o.switch_shards)->default_value(o.switch_shards),
      "--shards of the started switch")
     ("switch-io-threads", po::value(&o.switch_io_threads)->default_value(o.switch_io_threads),
-     "--io-threads of the started switch")
+     "--io-threads of the started switch (0: its default, one per hardware thread with the "
+     "actors on them; a switch older than --scheduler needs 1)")
     ("switch-arg", po::value(&o.switch_args)->multitoken(),
      "extra argument for the started switch (repeatable)")
     ("idle", po::value(&o.idle)->default_value(o.idle),

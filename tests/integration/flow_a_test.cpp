@@ -3,8 +3,10 @@
 
 #include <sodium.h>
 
+#include <atomic>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/wechat_qrcode.hpp>
+#include <thread>
 
 #include "switch_fixture.hpp"
 
@@ -146,6 +148,53 @@ TEST_F(FlowAOverSockets, ADisconnectedTerminalCancelsAndCanAskLater) {
   EXPECT_EQ(str(status, "state"), "settled");
   EXPECT_EQ(status.at("amount"), 4200);
   refused(b3, {{"type", "status"}, {"txn", txn}}, "unknown_txn");
+}
+
+// The same payments with the actors on CAF's own worker pool
+// (`--scheduler caf`) instead of on the network threads, and with terminals
+// still connected when the switch is told to stop (TearDown checks the exit).
+class FlowAOnCafWorkers : public switch_test {
+ protected:
+  void SetUp() override { start({"--scheduler", "caf", "--io-threads", "1"}); }
+};
+
+TEST_F(FlowAOnCafWorkers, SettlesAndMovesTheMoneyOnce) {
+  const auto payer = balance("user:u-1001"), merchant = balance("merchant:m-kahawa");
+  auto b = billing();
+  auto h = handset();
+  for (int i = 0; i < 3; ++i) {
+    auto receipt = pay(b, h, 1000);
+    EXPECT_EQ(str(receipt, "type"), "receipt");
+  }
+  EXPECT_EQ(balance("user:u-1001"), payer - 3000);
+  EXPECT_EQ(balance("merchant:m-kahawa"), merchant + 3000);
+}
+
+TEST_F(FlowAOverSockets, SeveralTerminalsPayAtOnceOnTheNetworkThreads) {
+  // Three terminal/handset pairs on their own threads: sessions of different
+  // connections run at once on the switch's io threads (one per core).
+  const auto before = journal_entries();
+  const std::vector<std::pair<std::string, std::string>> pairs{{"t-kahawa-01", "254700000001"},
+                                                               {"t-kahawa-02", "254700000002"},
+                                                               {"t-mboga-01", "254700000003"}};
+  std::vector<std::thread> payers;
+  std::atomic<int> receipts{0};
+  for (const auto& [terminal, msisdn] : pairs) {
+    payers.emplace_back([&, terminal = terminal, msisdn = msisdn] {
+      try {
+        auto b = billing(terminal);
+        auto h = handset(msisdn);
+        for (int i = 0; i < 5; ++i) {
+          if (str(pay(b, h, 100), "type") == "receipt") ++receipts;
+        }
+      } catch (const std::exception& e) {
+        ADD_FAILURE() << terminal << ": " << e.what();
+      }
+    });
+  }
+  for (auto& t : payers) t.join();
+  EXPECT_EQ(receipts.load(), 15);
+  EXPECT_EQ(journal_entries(), before + 15);
 }
 
 }  // namespace

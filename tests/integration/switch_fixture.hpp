@@ -170,7 +170,10 @@ class switch_test : public terminal_test {
     if (process_ && process_->running()) {
       // After every test the money still balances, whatever the test did.
       expect_balanced_ledger();
-      process_->stop();
+      // SIGTERM with terminals still connected: the switch closes them,
+      // lets its actors finish and exits 0 (-1: killed after 15 s).
+      EXPECT_EQ(process_->stop(), 0) << "the switch did not exit cleanly on SIGTERM\n"
+                                     << process_->output();
     }
   }
 
