@@ -298,7 +298,7 @@ boost::system::result<envelope, decode_failure> open_envelope(std::string_view f
   boost::system::error_code ec;
   json::parse_options options;
   options.max_depth = 16;
-  parsed = json::parse(frame, ec, {}, options);
+  parsed = json::parse(frame, ec, parsed.storage(), options);
   if (ec) return decode_failure{wire_error::bad_json, "not valid JSON: " + ec.message(), {}};
   if (!parsed.is_object()) {
     return decode_failure{wire_error::bad_json, "a message must be a JSON object", {}};
@@ -595,7 +595,13 @@ centre_parse parse_centre(const std::string& type, const fields& f) {
 
 template <class Body, class Parser>
 decode_result<Body> decode(std::string_view frame, Parser parse) {
-  json::value parsed;
+  // The parsed tree lives only while the frame is decoded (what outlives it
+  // is copied out), so it is built in a buffer on the stack: every object
+  // key and string would otherwise be one allocation, ~20 per settlement.
+  // A frame too big for the buffer continues on the heap.
+  alignas(std::max_align_t) unsigned char buffer[4096];
+  json::monotonic_resource scratch(buffer, sizeof buffer);
+  json::value parsed(json::storage_ptr{&scratch});
   auto env = open_envelope(frame, parsed);
   if (!env) return env.error();
   fields f(parsed.get_object());
