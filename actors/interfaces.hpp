@@ -235,7 +235,8 @@ typename Inspector::result_type inspect(Inspector& f, ledger_stats& x) {
 // Settles in LMDB with group commit; answers only after the commit is durable.
 using ledger_actor =
     caf::typed_actor<caf::replies_to<settle_atom, settlement_order>::with<settlement_outcome>,
-                     caf::reacts_to<flush_atom>, caf::replies_to<stats_atom>::with<ledger_stats>>;
+                     caf::reacts_to<flush_atom>, caf::reacts_to<durable_atom>,
+                     caf::replies_to<stats_atom>::with<ledger_stats>>;
 
 // Closes this node's settlement window (nets its clearing accounts) and
 // books the netted receivables of merchants homed here (docs/cluster.md).

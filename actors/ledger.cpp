@@ -77,6 +77,36 @@ void ensure_cluster_accounts(self_ptr self, const settlement_order& order) {
   }
 }
 
+// Answers the settlements whose commits are now on disk.
+void answer_unsynced(self_ptr self) {
+  auto& st = self->state;
+  for (auto& [promise, outcome] : st.unsynced) promise.deliver(std::move(outcome));
+  st.unsynced.clear();
+}
+
+// Flushes the file so that every commit so far is durable, then answers them.
+void make_unsynced_durable(self_ptr self) {
+  auto& st = self->state;
+  if (st.unsynced.empty()) return;
+  if (auto synced = st.config.store->sync(); !synced) {
+    // Committed and visible, but the disk refused the flush: whether they
+    // survive a power cut is unknown, so no one is told they settled.
+    spdlog::error("ledger: flushing {} committed postings failed: {}", st.unsynced.size(),
+                  storage::to_string(synced.error()));
+    for (auto& [promise, outcome] : st.unsynced) {
+      settlement_outcome out;
+      out.error = wire_error::internal;
+      out.message = "the ledger committed the settlement but the disk refused to flush it (" +
+                    std::string(storage::to_string(synced.error())) +
+                    "); ask for its status after the switch restarts";
+      promise.deliver(std::move(out));
+    }
+    st.unsynced.clear();
+    return;
+  }
+  answer_unsynced(self);
+}
+
 void flush(self_ptr self) {
   auto& st = self->state;
   st.flush_queued = false;
@@ -102,23 +132,30 @@ void flush(self_ptr self) {
     st.batch.push_back(std::move(p));
   }
   const auto started = std::chrono::steady_clock::now();
-  auto outcomes = st.config.store->post_batch(st.batch);
+  auto posted = st.config.store->post_batch_before_sync(st.batch);
   if (auto* m = st.config.metrics) {
     ++m->ledger_commits;
-    m->ledger_postings += outcomes ? n : 0;
+    m->ledger_postings += posted ? n : 0;
     m->ledger_commit_seconds.observe(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     m->ledger_batch_size.observe(static_cast<double>(n));
   }
   ++st.stats.commits;
   st.stats.largest_batch = std::max<std::uint64_t>(st.stats.largest_batch, n);
+  // This commit's flush made the earlier ones durable; if it flushed nothing
+  // (it failed, or wrote nothing) they still need one.
+  if (posted && posted->earlier_commits_durable) {
+    answer_unsynced(self);
+  } else {
+    make_unsynced_durable(self);
+  }
   for (std::size_t i = 0; i < n; ++i) {
     settlement_outcome out;
-    if (!outcomes) {
+    if (!posted) {
       out.error = wire_error::internal;
       out.message = "the ledger could not commit (" +
-                    std::string(storage::to_string(outcomes.error())) + "); nothing was charged";
-    } else if (const auto& o = (*outcomes)[i]; o.error) {
+                    std::string(storage::to_string(posted.error())) + "); nothing was charged";
+    } else if (const auto& o = posted->outcomes[i]; o.error) {
       out = refusal(*o.error);
       ++st.stats.refusals;
     } else {
@@ -128,16 +165,28 @@ void flush(self_ptr self) {
       out.duplicate = o.duplicate;
       ++st.stats.postings;
     }
-    st.pending[i].second.deliver(std::move(out));
+    // A refusal or a failed commit changed nothing on disk, but it is
+    // answered in order with the rest: a refusal may depend on a posting of
+    // an earlier, not yet durable, batch.
+    if (posted && !posted->durable) {
+      st.unsynced.emplace_back(std::move(st.pending[i].second), std::move(out));
+    } else {
+      st.pending[i].second.deliver(std::move(out));
+    }
   }
-  if (!outcomes) {
+  if (!posted) {
     spdlog::error("ledger: commit of {} postings failed: {}", n,
-                  storage::to_string(outcomes.error()));
+                  storage::to_string(posted.error()));
   }
   st.pending.erase(st.pending.begin(), st.pending.begin() + static_cast<std::ptrdiff_t>(n));
   if (!st.pending.empty()) {
     st.flush_queued = true;
     self->send(self, flush_atom::value);
+  } else if (!st.unsynced.empty() && !st.durable_queued) {
+    // Behind every settle request that arrives meanwhile: if one does, its
+    // commit's flush serves instead.
+    st.durable_queued = true;
+    self->send(self, durable_atom::value);
   }
 }
 
@@ -146,6 +195,13 @@ void flush(self_ptr self) {
 ledger_actor::behavior_type ledger(self_ptr self, ledger_config config) {
   self->state.config = std::move(config);
   self->state.batch.reserve(self->state.config.batch_max);
+  // Told to stop: what is committed gets flushed and answered (it is money
+  // that moved); requests not yet committed are dropped, and their sessions
+  // say nothing was charged.
+  self->set_exit_handler([=](const caf::exit_msg& msg) {
+    make_unsynced_durable(self);
+    self->quit(msg.reason);
+  });
   return {
       [=](settle_atom, settlement_order& order) {
         auto promise = self->make_response_promise<settlement_outcome>();
@@ -159,6 +215,12 @@ ledger_actor::behavior_type ledger(self_ptr self, ledger_config config) {
         return promise;
       },
       [=](flush_atom) { flush(self); },
+      [=](durable_atom) {
+        self->state.durable_queued = false;
+        // A commit is on its way: its flush makes these durable.
+        if (self->state.flush_queued) return;
+        make_unsynced_durable(self);
+      },
       [=](stats_atom) { return self->state.stats; },
   };
 }

@@ -28,8 +28,15 @@ struct ledger_config {
 struct ledger_state {
   ledger_config config;
   using waiting = std::pair<settlement_order, caf::typed_response_promise<settlement_outcome>>;
+  using waiting_answer =
+      std::pair<caf::typed_response_promise<settlement_outcome>, settlement_outcome>;
   std::vector<waiting> pending;
   bool flush_queued = false;
+  // Committed and visible, answered only once flushed to disk: by the next
+  // commit's flush, or by the durable_atom the ledger sends itself when no
+  // commit follows (environment_options::single_flush_commits).
+  std::vector<waiting_answer> unsynced;
+  bool durable_queued = false;
   std::vector<storage::posting_request> batch;  // reused between commits
   ledger_stats stats;
   // Cluster accounts known to exist (docs/cluster.md): created on first use.
@@ -38,9 +45,11 @@ struct ledger_state {
 };
 
 // Group commit: every settle request that is in the mailbox when a flush runs
-// goes into one LMDB write transaction and one fsync; each caller hears back
-// only after that commit is durable. Spawn it detached (its own thread) so the
-// fsync never blocks the scheduler's workers.
+// goes into one LMDB write transaction; each caller hears back only after
+// that commit is durable. With single-flush commits (the switch's setting)
+// a commit flushes the file once and becomes durable with the next flush:
+// the next batch's commit when one follows at once, else an explicit one. Spawn it detached (its
+// own thread) so the fsync never blocks the scheduler's workers.
 ledger_actor::behavior_type ledger(ledger_actor::stateful_pointer<ledger_state> self,
                                    ledger_config config);
 

@@ -340,6 +340,7 @@ using offer_atom = caf::atom_constant<caf::atom("offer")>;          // billing -
 using ended_atom = caf::atom_constant<caf::atom("ended")>;          // billing -> handset
 using settle_atom = caf::atom_constant<caf::atom("settle")>;        // billing -> ledger
 using flush_atom = caf::atom_constant<caf::atom("flush")>;          // ledger -> itself
+using durable_atom = caf::atom_constant<caf::atom("durable")>;      // ledger -> itself
 using stats_atom = caf::atom_constant<caf::atom("stats")>;          // anyone -> shard, ledger
 using catalogue_atom = caf::atom_constant<caf::atom("catalogue")>;  // billing -> handset
 using order_atom = caf::atom_constant<caf::atom("order")>;          // handset -> billing

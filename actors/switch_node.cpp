@@ -103,6 +103,9 @@ boost::system::result<void, std::string> switch_node::impl::open_storage() {
   storage::environment_options options;
   options.directory = config.data_dir;
   options.map_size_bytes = config.map_size_mb * std::size_t{1} << 20;
+  // One flush per ledger commit; every commit is still durable before it is
+  // acknowledged (actors/ledger.hpp).
+  options.single_flush_commits = true;
   auto opened = storage::environment::open(options);
   if (!opened) {
     return "cannot open the LMDB environment in \"" + config.data_dir +

@@ -135,9 +135,11 @@ result<std::unique_ptr<environment>> environment::open(const environment_options
   if ((rc = mdb_env_set_maxreaders(guard.env, options.max_readers)) != 0)
     return detail::lmdb_failure(rc, "mdb_env_set_maxreaders");
   // MDB_NOTLS: read transactions are not tied to a thread (actors migrate).
-  // Durable: no MDB_NOSYNC / MDB_NOMETASYNC, so every commit is fsynced.
+  // Durable: no MDB_NOSYNC, so every commit is fsynced (with
+  // MDB_NOMETASYNC, detail::transaction::commit flushes the meta page itself).
   unsigned flags = MDB_NOTLS;
   if (!options.durable) flags |= MDB_NOSYNC;
+  if (options.single_flush_commits) flags |= MDB_NOMETASYNC;
   if ((rc = mdb_env_open(guard.env, canonical.c_str(), flags, 0600)) != 0)
     return detail::lmdb_failure(rc, "mdb_env_open");
   int dead_readers = 0;

@@ -15,6 +15,12 @@ struct environment_options {
   // When false, commits skip fsync (MDB_NOSYNC). Only for benchmarks that
   // measure the non-durable ceiling; the switch always runs durable.
   bool durable = true;
+  // MDB_NOMETASYNC: a commit flushes the file once, not twice. Every store's
+  // commit still returns only once durable (it flushes again itself), except
+  // ledger_store::post_batch_before_sync, whose caller makes its batches
+  // durable with the next batch's flush or ledger_store::sync (the ledger
+  // actor's pipeline; docs/architecture.md).
+  bool single_flush_commits = false;
 };
 
 class environment_impl;

@@ -505,10 +505,29 @@ result<std::vector<account>> ledger_store::accounts_with_prefix(std::string_view
 
 result<std::vector<posting_outcome>> ledger_store::post_batch(
     const std::vector<posting_request>& requests) {
+  auto posted = post(requests, true);
+  if (!posted) return posted.error();
+  return std::move(posted->outcomes);
+}
+
+result<ledger_store::unsynced_batch> ledger_store::post_batch_before_sync(
+    const std::vector<posting_request>& requests) {
+  return post(requests, false);
+}
+
+result<void> ledger_store::sync() {
+  const int rc = mdb_env_sync(env_.impl().env(), 1);
+  if (rc != 0) return lmdb_failure(rc, "mdb_env_sync");
+  return {};
+}
+
+result<ledger_store::unsynced_batch> ledger_store::post(
+    const std::vector<posting_request>& requests, bool durable_now) {
   if (requests.size() > max_batch_requests) return store_error::invalid_argument;
-  std::vector<posting_outcome> outcomes;
+  unsynced_batch batch;
+  auto& outcomes = batch.outcomes;
   outcomes.reserve(requests.size());
-  if (requests.empty()) return outcomes;
+  if (requests.empty()) return batch;
 
   auto txn = env_.impl().begin_write();
   if (!txn) return txn.error();
@@ -523,8 +542,18 @@ result<std::vector<posting_outcome>> ledger_store::post_batch(
     if (auto finished = writer->finish(); !finished) return finished.error();
   }  // the journal cursor closes here, before the commit
   PAYSYNC_ASSERT(outcomes.size() == requests.size());
-  if (auto committed = txn->commit(); !committed) return committed.error();
-  return outcomes;
+  unsigned flags = 0;
+  mdb_env_get_flags(env_.impl().env(), &flags);
+  if (durable_now || (flags & MDB_NOMETASYNC) == 0) {
+    batch.durable = true;
+    if (auto committed = txn->commit(); !committed) return committed.error();
+    batch.earlier_commits_durable = true;
+    return batch;
+  }
+  auto committed = txn->commit_before_meta_sync();
+  if (!committed) return committed.error();
+  batch.earlier_commits_durable = *committed;
+  return batch;
 }
 
 result<journal_entry> ledger_store::find_entry(std::string_view settlement_id) const {

@@ -135,6 +135,19 @@ class ledger_store {
   // the batch holds more than 10000 requests.
   result<std::vector<posting_outcome>> post_batch(const std::vector<posting_request>& requests);
 
+  // The same commit with one flush (environment_options::single_flush_commits):
+  // the batch is visible at once but durable only after the next flush,
+  // which `earlier_commits_durable` says this commit was, for every batch
+  // before it. Without single-flush commits it is post_batch, durable at once.
+  struct unsynced_batch {
+    std::vector<posting_outcome> outcomes;
+    bool earlier_commits_durable = false;
+    bool durable = false;  // this batch too: the environment flushes twice per commit
+  };
+  result<unsynced_batch> post_batch_before_sync(const std::vector<posting_request>& requests);
+  // Flushes the file: every commit so far is durable when it returns.
+  result<void> sync();
+
   result<journal_entry> find_entry(std::string_view settlement_id) const;
 
   // Entries touching `account_id`, newest first, with sequence < before_sequence
@@ -161,6 +174,7 @@ class ledger_store {
   result<std::uint64_t> entry_count() const;
 
  private:
+  result<unsynced_batch> post(const std::vector<posting_request>& requests, bool durable_now);
   environment& env_;
 };
 

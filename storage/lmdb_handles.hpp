@@ -67,12 +67,38 @@ class transaction {
 
   MDB_txn* get() const noexcept { return txn_; }
 
-  // Commits (durably unless the environment was opened non-durable). The
-  // transaction is finished afterwards whatever the outcome.
+  // Commits durably (unless the environment was opened non-durable): when it
+  // returns, the commit survives a power cut. The transaction is finished
+  // afterwards whatever the outcome.
   result<void> commit() noexcept {
+    MDB_env* env = mdb_txn_env(txn_);
     int rc = mdb_txn_commit(std::exchange(txn_, nullptr));
     if (rc != 0) return lmdb_failure(rc, "mdb_txn_commit");
+    // Under MDB_NOMETASYNC the commit flushed its data pages but only wrote
+    // its meta page; flushing the file once more makes that durable too.
+    unsigned flags = 0;
+    mdb_env_get_flags(env, &flags);
+    if ((flags & MDB_NOMETASYNC) != 0 && (flags & MDB_NOSYNC) == 0) {
+      if ((rc = mdb_env_sync(env, 1)) != 0) return lmdb_failure(rc, "mdb_env_sync");
+    }
     return {};
+  }
+
+  // Commits with one flush instead of two, in an environment opened with
+  // MDB_NOMETASYNC: the data pages are flushed, the meta page that points at
+  // them is only written. This commit becomes durable with the next flush of
+  // the file: the data flush of the next commit that writes anything, or an
+  // explicit mdb_env_sync. Returns whether this commit flushed the file,
+  // which makes every earlier commit durable (an empty transaction writes
+  // and flushes nothing).
+  result<bool> commit_before_meta_sync() noexcept {
+    MDB_env* env = mdb_txn_env(txn_);
+    const auto id = mdb_txn_id(txn_);
+    int rc = mdb_txn_commit(std::exchange(txn_, nullptr));
+    if (rc != 0) return lmdb_failure(rc, "mdb_txn_commit");
+    MDB_envinfo info{};
+    if ((rc = mdb_env_info(env, &info)) != 0) return lmdb_failure(rc, "mdb_env_info");
+    return info.me_last_txnid == id;
   }
   void abort() noexcept {
     if (txn_ != nullptr) mdb_txn_abort(std::exchange(txn_, nullptr));

@@ -84,6 +84,7 @@ class actor_test : public ::testing::Test {
     sched_ = &dynamic_cast<caf::scheduler::test_coordinator&>(system_->scheduler());
     storage::environment_options options;
     options.directory = dir_.sub("db");
+    options.single_flush_commits = true;  // as the switch runs
     env_ = *storage::environment::open(options);
     directory_ = std::make_unique<storage::directory_store>(*env_);
     ledger_store_ = std::make_unique<storage::ledger_store>(*env_);

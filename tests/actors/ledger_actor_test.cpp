@@ -51,6 +51,63 @@ TEST_F(LedgerActor, GroupsConcurrentSettlementsIntoOneCommit) {
   expect_balanced_ledger();
 }
 
+// One message at a time: the ledger answers a commit only once the file has
+// been flushed after it (single-flush commits: the commit's own flush covers
+// its data pages, the meta page that makes it count needs one more).
+class LedgerActorStepByStep : public LedgerActor {
+ protected:
+  bool answered(settlement_outcome& out) {
+    bool got = false;
+    probe_->receive([&](settlement_outcome& o) { out = o, got = true; },
+                    caf::after(std::chrono::seconds(0)) >> [] {});
+    return got;
+  }
+};
+
+TEST_F(LedgerActorStepByStep, AnswersACommitOnlyAfterTheNextFlush) {
+  probe_->send(context_->ledger, settle_atom::value, order("tx-flush", 700));
+  sched_->run_once();  // settle: queued for the next commit
+  sched_->run_once();  // flush: committed, visible, not yet answered
+  settlement_outcome out;
+  EXPECT_FALSE(answered(out)) << "answered before its meta page reached the disk";
+  EXPECT_EQ(balance("merchant:m-kahawa"), 700) << "a commit is visible at once";
+  sched_->run_once();  // durable: the file is flushed, then the answer goes out
+  ASSERT_TRUE(answered(out));
+  EXPECT_TRUE(out.ok) << out.message;
+  EXPECT_EQ(stats().commits, 1u);
+}
+
+TEST_F(LedgerActorStepByStep, TheNextCommitsFlushAnswersTheBatchBeforeIt) {
+  probe_->send(context_->ledger, settle_atom::value, order("tx-first", 100));
+  sched_->run_once();  // settle first
+  probe_->send(context_->ledger, settle_atom::value, order("tx-second", 200));
+  sched_->run_once();  // flush: commits the first; a durable request goes behind the second
+  sched_->run_once();  // settle second: queues the next commit
+  sched_->run_once();  // durable: a commit is coming, so no flush of its own
+  settlement_outcome out;
+  EXPECT_FALSE(answered(out));
+  sched_->run_once();  // flush: commits the second, whose flush makes the first durable
+  ASSERT_TRUE(answered(out));
+  EXPECT_TRUE(out.ok);
+  EXPECT_FALSE(answered(out)) << "the second is not durable yet";
+  sched_->run_once();  // durable
+  ASSERT_TRUE(answered(out));
+  EXPECT_TRUE(out.ok);
+  EXPECT_EQ(stats().commits, 2u);
+  EXPECT_EQ(balance("merchant:m-kahawa"), 300);
+}
+
+TEST_F(LedgerActorStepByStep, AStoppedLedgerFlushesAndAnswersWhatItCommitted) {
+  probe_->send(context_->ledger, settle_atom::value, order("tx-last", 900));
+  sched_->run_once();  // settle
+  sched_->run_once();  // flush: committed, not yet answered
+  caf::anon_send_exit(context_->ledger, caf::exit_reason::user_shutdown);
+  sched_->run();
+  settlement_outcome out;
+  ASSERT_TRUE(answered(out)) << "the money moved: the terminal must hear so";
+  EXPECT_TRUE(out.ok) << out.message;
+}
+
 TEST_F(LedgerActor, RefusesAnOverdraftAndSettlesTheRestOfTheBatch) {
   probe_->send(context_->ledger, settle_atom::value, order("tx-a", 4000, "user:u-1003"));
   probe_->send(context_->ledger, settle_atom::value, order("tx-b", 4000, "user:u-1003"));

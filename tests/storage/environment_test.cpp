@@ -123,6 +123,40 @@ TEST_F(Environment, OpensNonDurableForBenchmarks) {
   EXPECT_TRUE(ledger.create_account({"user:a", "KES", account_kind::user, 0, false}));
 }
 
+TEST_F(Environment, SingleFlushCommitsDeferOnlyTheMetaFlush) {
+  auto opts = options("env");
+  opts.single_flush_commits = true;
+  auto env = environment::open(opts);
+  ASSERT_TRUE(env.has_value());
+  EXPECT_NE(env_flags(**env) & MDB_NOMETASYNC, 0u);
+  EXPECT_EQ(env_flags(**env) & MDB_NOSYNC, 0u) << "the data pages are still flushed";
+  auto& impl = (*env)->impl();
+  // A transaction that writes flushes the file, and with it every earlier
+  // commit's meta page.
+  {
+    auto txn = impl.begin_write();
+    ASSERT_TRUE(txn);
+    MDB_val key{4, const_cast<char*>("test")}, value{1, const_cast<char*>("x")};
+    ASSERT_EQ(mdb_put(txn->get(), impl.dbs().ledger_meta, &key, &value, 0), 0);
+    auto flushed = txn->commit_before_meta_sync();
+    ASSERT_TRUE(flushed);
+    EXPECT_TRUE(*flushed);
+  }
+  // One that writes nothing is skipped by LMDB: no write, no flush.
+  {
+    auto txn = impl.begin_write();
+    ASSERT_TRUE(txn);
+    auto flushed = txn->commit_before_meta_sync();
+    ASSERT_TRUE(flushed);
+    EXPECT_FALSE(*flushed);
+  }
+  // Every other store's commit stays durable on return (it flushes the meta
+  // page itself); this one must simply succeed.
+  ledger_store ledger(**env);
+  EXPECT_TRUE(ledger.create_account({"user:a", "KES", account_kind::user, 0, false}));
+  EXPECT_TRUE(ledger.sync());
+}
+
 TEST_F(Environment, OpensEveryNamedDatabaseUpFront) {
   auto env = environment::open(options("env"));
   ASSERT_TRUE(env.has_value());

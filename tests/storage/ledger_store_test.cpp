@@ -752,6 +752,36 @@ TEST_F(LedgerStore, ReadersOnOtherThreadsAlwaysSeeABalancedSnapshot) {
   EXPECT_EQ(count(), 1'001u);
 }
 
+// Single-flush commits: the batch is visible at once and made durable by the
+// next flush of the file, which the store reports so that the ledger actor
+// knows when to answer.
+class LedgerStoreSingleFlush : public LedgerStore {
+ protected:
+  LedgerStoreSingleFlush() { single_flush_ = true; }
+};
+
+TEST_F(LedgerStoreSingleFlush, ACommitFlushesTheCommitsBeforeItButNotItself) {
+  auto first = ledger().post_batch_before_sync({funding("f-1", kAmina, 5000)});
+  ASSERT_TRUE(first) << to_string(first.error());
+  EXPECT_FALSE(first->durable);
+  EXPECT_TRUE(first->earlier_commits_durable);
+  ASSERT_EQ(first->outcomes.size(), 1u);
+  EXPECT_FALSE(first->outcomes[0].error);
+  EXPECT_TRUE(ledger().find_entry("f-1")) << "visible before it is durable";
+  EXPECT_EQ(ledger().find_account(kAmina)->balance_minor, 5000);
+  EXPECT_TRUE(ledger().sync());
+  expect_balanced();
+  reopen();
+  EXPECT_EQ(ledger().find_account(kAmina)->balance_minor, 5000);
+}
+
+TEST_F(LedgerStore, WithoutSingleFlushCommitsABatchIsDurableAtOnce) {
+  auto posted = ledger().post_batch_before_sync({funding("f-2", kAmina, 700)});
+  ASSERT_TRUE(posted) << to_string(posted.error());
+  EXPECT_TRUE(posted->durable);
+  EXPECT_TRUE(posted->earlier_commits_durable);
+}
+
 class LedgerStoreSmallMap : public LedgerStore {
  protected:
   void SetUp() override {

@@ -53,6 +53,7 @@ class storage_test : public ::testing::Test {
     o.directory = dir_.path() + "/env";
     o.map_size_bytes = map_size_bytes_;
     o.durable = durable_;
+    o.single_flush_commits = single_flush_;
     return o;
   }
   void open() {
@@ -79,6 +80,7 @@ class storage_test : public ::testing::Test {
   temp_directory dir_;
   std::size_t map_size_bytes_ = std::size_t{64} << 20;
   bool durable_ = true;
+  bool single_flush_ = false;  // environment_options::single_flush_commits
   std::unique_ptr<environment> env_;
   std::optional<ledger_store> ledger_;
   std::optional<directory_store> directory_;
