@@ -67,7 +67,10 @@ class AsioScheduler : public ::testing::Test {
   std::optional<caf::actor_system> system_;
 };
 
-caf::behavior where_am_i(caf::event_based_actor*) {
+// Function actors here always take a spawn argument: CAF 0.17 dereferences a
+// null argument tuple when one is spawned without (an assertion failure
+// under _GLIBCXX_ASSERTIONS, which the sanitizer build enables).
+caf::behavior where_am_i(caf::event_based_actor*, int /*id*/) {
   return {[](caf::get_atom) { return std::hash<std::thread::id>{}(std::this_thread::get_id()); }};
 }
 
@@ -75,7 +78,7 @@ std::size_t hash_of(std::thread::id id) { return std::hash<std::thread::id>{}(id
 
 TEST_F(AsioScheduler, ActorsRunOnTheIoThreadsAndAnswerRequests) {
   start(2);
-  auto actor = system().spawn(where_am_i);
+  auto actor = system().spawn(where_am_i, 1);
   caf::scoped_actor self{system()};
   std::set<std::size_t> seen;
   for (int i = 0; i < 20; ++i) {
@@ -100,13 +103,16 @@ TEST_F(AsioScheduler, AMessageSentFromAnIoHandlerRunsOnThatHandlersThread) {
   auto same = std::make_shared<std::atomic<int>>(0);
   auto answered = std::make_shared<std::promise<void>>();
   auto all_answered = answered->get_future();
-  auto actor = system().spawn([same, answered](caf::event_based_actor*) -> caf::behavior {
-    auto count = std::make_shared<int>(0);
-    return {[=](std::size_t sender_thread) {
-      if (sender_thread == hash_of(std::this_thread::get_id())) ++*same;
-      if (++*count == trials) answered->set_value();
-    }};
-  });
+  auto actor = system().spawn(
+      [](caf::event_based_actor*, std::shared_ptr<std::atomic<int>> same,
+         std::shared_ptr<std::promise<void>> answered) -> caf::behavior {
+        auto count = std::make_shared<int>(0);
+        return {[=](std::size_t sender_thread) {
+          if (sender_thread == hash_of(std::this_thread::get_id())) ++*same;
+          if (++*count == trials) answered->set_value();
+        }};
+      },
+      same, answered);
   for (int i = 0; i < trials; ++i) {
     boost::asio::post(io_, [actor] {
       caf::anon_send(actor, hash_of(std::this_thread::get_id()));
@@ -128,13 +134,17 @@ TEST_F(AsioScheduler, DelayedMessagesComeFromTheClock) {
   auto fired = std::make_shared<std::promise<std::chrono::steady_clock::duration>>();
   auto result = fired->get_future();
   const auto sent = std::chrono::steady_clock::now();
-  auto actor = system().spawn([fired, sent](caf::event_based_actor* self) -> caf::behavior {
-    self->delayed_send(self, 30ms, caf::ok_atom::value);
-    return {[=](caf::ok_atom) {
-      fired->set_value(std::chrono::steady_clock::now() - sent);
-      self->quit();
-    }};
-  });
+  system().spawn(
+      [sent](caf::event_based_actor* self,
+             std::shared_ptr<std::promise<std::chrono::steady_clock::duration>> fired)
+          -> caf::behavior {
+        self->delayed_send(self, 30ms, caf::ok_atom::value);
+        return {[=](caf::ok_atom) {
+          fired->set_value(std::chrono::steady_clock::now() - sent);
+          self->quit();
+        }};
+      },
+      fired);
   ASSERT_EQ(result.wait_for(10s), std::future_status::ready);
   EXPECT_GE(result.get(), 30ms);
 }
@@ -145,15 +155,17 @@ TEST_F(AsioScheduler, AnActorOverItsThroughputYieldsAndStillReadsItsWholeMailbox
   constexpr int messages = 1000;
   auto done = std::make_shared<std::promise<int>>();
   auto counted = done->get_future();
-  auto counter = system().spawn([done](caf::event_based_actor* self) -> caf::behavior {
-    auto count = std::make_shared<int>(0);
-    return {[=](int) {
-      if (++*count == messages) {
-        done->set_value(*count);
-        self->quit();
-      }
-    }};
-  });
+  auto counter = system().spawn(
+      [](caf::event_based_actor* self, std::shared_ptr<std::promise<int>> done) -> caf::behavior {
+        auto count = std::make_shared<int>(0);
+        return {[=](int) {
+          if (++*count == messages) {
+            done->set_value(*count);
+            self->quit();
+          }
+        }};
+      },
+      done);
   for (int i = 0; i < messages; ++i) caf::anon_send(counter, i);
   ASSERT_EQ(counted.wait_for(10s), std::future_status::ready);
   EXPECT_EQ(counted.get(), messages);
@@ -164,7 +176,7 @@ TEST_F(AsioScheduler, TheSystemShutsDownWithMessagesStillQueued) {
   // returns; TearDown hangs (and the test times out) if a job is lost.
   start(2);
   std::vector<caf::actor> actors;
-  for (int i = 0; i < 50; ++i) actors.push_back(system().spawn(where_am_i));
+  for (int i = 0; i < 50; ++i) actors.push_back(system().spawn(where_am_i, i));
   for (int round = 0; round < 100; ++round) {
     for (const auto& a : actors) caf::anon_send(a, caf::get_atom::value);
   }
