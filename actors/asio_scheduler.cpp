@@ -3,9 +3,12 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/defer.hpp>
+#include <boost/asio/post.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/execution_unit.hpp>
+#include <caf/logger.hpp>
 #include <caf/resumable.hpp>
+#include <latch>
 
 namespace paysync::actors {
 
@@ -101,6 +104,18 @@ void asio_scheduler::stop() {
   }
   clock_.cancel_dispatch_loop();
   timer_.join();
+}
+
+void release_caf_thread_state(boost::asio::io_context& io, std::size_t io_threads) {
+  if (io_threads == 0) return;
+  auto all_arrived = std::make_shared<std::latch>(static_cast<std::ptrdiff_t>(io_threads));
+  for (std::size_t i = 0; i < io_threads; ++i) {
+    boost::asio::post(io, [all_arrived] {
+      caf::logger::set_current_actor_system(nullptr);
+      all_arrived->arrive_and_wait();
+    });
+  }
+  all_arrived->wait();
 }
 
 }  // namespace paysync::actors

@@ -60,4 +60,11 @@ class asio_scheduler final : public caf::scheduler::abstract_coordinator {
   std::thread timer_;  // the clock's dispatch loop (delayed sends, timeouts)
 };
 
+// CAF's spawn keeps a reference to the actor system's logger in the spawning
+// thread, and the system's destructor waits until every such reference is
+// gone. Threads that run `io` and outlive the system (its last jobs run on
+// them) drop theirs with this, called from another thread: one handler per
+// thread, each waiting for the others, so no thread takes two.
+void release_caf_thread_state(boost::asio::io_context& io, std::size_t io_threads);
+
 }  // namespace paysync::actors

@@ -4,12 +4,10 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/post.hpp>
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 #include <caf/openssl/all.hpp>
 #include <filesystem>
-#include <latch>
 #include <optional>
 #include <thread>
 #include <vector>
@@ -90,11 +88,6 @@ struct switch_node::impl {
   boost::system::result<void, std::string> join_cluster();
   boost::system::result<void, std::string> listen();
   void start_io();
-  // CAF's spawn keeps a reference to the actor system's logger in the
-  // spawning thread, and the system's destructor waits until every such
-  // reference is gone. The io threads spawn every session and must outlive
-  // the system (its last jobs run on them), so they drop theirs first.
-  void release_caf_thread_state();
   protocols::http_response serve_http(const protocols::peer_request& request) const;
   void shut_down();
 };
@@ -497,19 +490,6 @@ void switch_node::impl::start_io() {
   }
 }
 
-void switch_node::impl::release_caf_thread_state() {
-  if (io_threads.empty()) return;
-  // One handler per thread: each waits for the others, so no thread takes two.
-  auto all_arrived = std::make_shared<std::latch>(static_cast<std::ptrdiff_t>(io_threads.size()));
-  for (std::size_t i = 0; i < io_threads.size(); ++i) {
-    boost::asio::post(io, [all_arrived] {
-      caf::logger::set_current_actor_system(nullptr);
-      all_arrived->arrive_and_wait();
-    });
-  }
-  all_arrived->wait();
-}
-
 // Polls `done` every 10 ms until it holds or `limit` passes.
 template <class Predicate>
 bool wait_until(Predicate done, std::chrono::milliseconds limit) {
@@ -566,7 +546,8 @@ void switch_node::impl::shut_down() {
       system->await_actors_before_shutdown(false);
     }
     context.reset();
-    release_caf_thread_state();
+    // The io threads spawn every session and outlive the system.
+    release_caf_thread_state(io, io_threads.size());
     system.reset();
   }
   work.reset();

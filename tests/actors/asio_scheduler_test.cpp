@@ -13,7 +13,6 @@
 #include <caf/all.hpp>
 #include <chrono>
 #include <future>
-#include <latch>
 #include <memory>
 #include <optional>
 #include <set>
@@ -40,16 +39,8 @@ class AsioScheduler : public ::testing::Test {
 
   void TearDown() override {
     if (system_) {
-      // Spawning from an io thread leaves CAF's logger referenced there; the
-      // system's destructor waits for that (switch_node drops it likewise).
-      auto all = std::make_shared<std::latch>(static_cast<std::ptrdiff_t>(threads_.size()));
-      for (std::size_t i = 0; i < threads_.size(); ++i) {
-        boost::asio::post(io_, [all] {
-          caf::logger::set_current_actor_system(nullptr);
-          all->arrive_and_wait();
-        });
-      }
-      all->wait();
+      // As switch_node does, in case an io thread spawned.
+      release_caf_thread_state(io_, threads_.size());
       system_.reset();
     }
     work_.reset();
