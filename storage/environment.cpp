@@ -19,6 +19,9 @@ namespace paysync::storage {
 namespace {
 
 constexpr unsigned max_databases = 16;
+// Idle read handles kept for reuse (each holds a reader slot): about one per
+// thread that reads (io threads, ledger, biometric workers).
+constexpr std::size_t idle_read_handles_kept = 16;
 constexpr std::size_t min_map_size_bytes = std::size_t{1} << 20;
 constexpr unsigned max_max_readers = 126 * 1024;  // far above any thread count we run
 
@@ -84,18 +87,24 @@ environment_impl::environment_impl(MDB_env* env, std::string directory,
     : env_(env),
       directory_(std::move(directory)),
       canonical_directory_(std::move(canonical_directory)),
-      dbs_(dbs) {}
+      dbs_(dbs),
+      read_handles_(idle_read_handles_kept) {}
 
 environment_impl::~environment_impl() {
+  read_handles_.clear();  // every handle must be gone before the environment closes
   mdb_env_close(env_);
   unregister_directory(canonical_directory_);
 }
 
 result<detail::transaction> environment_impl::begin_read() const noexcept {
+  if (MDB_txn* reused = read_handles_.take()) {
+    if (mdb_txn_renew(reused) == 0) return detail::transaction(reused, &read_handles_);
+    mdb_txn_abort(reused);  // e.g. MDB_READERS_FULL: a fresh handle reports it below
+  }
   MDB_txn* txn = nullptr;
   int rc = mdb_txn_begin(env_, nullptr, MDB_RDONLY, &txn);
   if (rc != 0) return detail::lmdb_failure(rc, "mdb_txn_begin(read)");
-  return detail::transaction(txn);
+  return detail::transaction(txn, &read_handles_);
 }
 
 result<detail::transaction> environment_impl::begin_write() const noexcept {

@@ -46,7 +46,9 @@ class environment_impl {
 
   // A read-only snapshot. With MDB_NOTLS it may be used from any one thread
   // at a time and may move between threads.
+  // Its handle comes from, and returns to, a small pool (read_txn_pool).
   result<detail::transaction> begin_read() const noexcept;
+  std::size_t idle_read_handles() const noexcept { return read_handles_.idle(); }
   // The single writer: blocks while another write transaction is open.
   result<detail::transaction> begin_write() const noexcept;
 
@@ -55,6 +57,7 @@ class environment_impl {
   std::string directory_;
   std::string canonical_directory_;
   database_handles dbs_;
+  mutable detail::read_txn_pool read_handles_;
 };
 
 }  // namespace paysync::storage

@@ -11,8 +11,10 @@
 #include <lmdb.h>
 
 #include <cstdint>
+#include <mutex>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "storage/store_error.hpp"
 
@@ -47,18 +49,72 @@ inline std::uint64_t get_be64(const char* in) noexcept {
   return v;
 }
 
+// Finished read-only transaction handles, reset and kept for the next
+// reader. mdb_txn_begin allocates about 1.1 KB per transaction (above
+// glibc's per-thread cache, so every one takes the allocator's slow path)
+// and a payment opens more than a dozen read transactions; mdb_txn_renew
+// reuses a handle instead. Under MDB_NOTLS a reset handle keeps its reader
+// slot, so the pool holds at most `capacity` slots of the environment's
+// max_readers. Must be emptied before the environment closes.
+class read_txn_pool {
+ public:
+  explicit read_txn_pool(std::size_t capacity) : capacity_(capacity) { idle_.reserve(capacity); }
+  ~read_txn_pool() { clear(); }
+  read_txn_pool(const read_txn_pool&) = delete;
+  read_txn_pool& operator=(const read_txn_pool&) = delete;
+
+  // A reset handle to renew, or nullptr when none is idle.
+  MDB_txn* take() noexcept {
+    std::lock_guard lock(mutex_);
+    if (idle_.empty()) return nullptr;
+    MDB_txn* txn = idle_.back();
+    idle_.pop_back();
+    return txn;
+  }
+  // Ends a read transaction: kept (reset) when there is room, else aborted.
+  void give_back(MDB_txn* txn) noexcept {
+    mdb_txn_reset(txn);
+    {
+      std::lock_guard lock(mutex_);
+      if (idle_.size() < capacity_) {
+        idle_.push_back(txn);
+        return;
+      }
+    }
+    mdb_txn_abort(txn);
+  }
+  void clear() noexcept {
+    std::lock_guard lock(mutex_);
+    for (MDB_txn* txn : idle_) mdb_txn_abort(txn);
+    idle_.clear();
+  }
+  std::size_t idle() const noexcept {
+    std::lock_guard lock(mutex_);
+    return idle_.size();
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::vector<MDB_txn*> idle_;
+  std::size_t capacity_;
+};
+
 // One read-only or read-write transaction. Aborts on destruction unless
-// committed. Movable, not copyable.
+// committed; a read transaction from a pool goes back to it instead.
+// Movable, not copyable.
 class transaction {
  public:
   transaction() noexcept = default;
-  explicit transaction(MDB_txn* txn) noexcept : txn_(txn) {}
+  explicit transaction(MDB_txn* txn, read_txn_pool* pool = nullptr) noexcept
+      : txn_(txn), pool_(pool) {}
   ~transaction() { abort(); }
-  transaction(transaction&& other) noexcept : txn_(std::exchange(other.txn_, nullptr)) {}
+  transaction(transaction&& other) noexcept
+      : txn_(std::exchange(other.txn_, nullptr)), pool_(std::exchange(other.pool_, nullptr)) {}
   transaction& operator=(transaction&& other) noexcept {
     if (this != &other) {
       abort();
       txn_ = std::exchange(other.txn_, nullptr);
+      pool_ = std::exchange(other.pool_, nullptr);
     }
     return *this;
   }
@@ -71,6 +127,10 @@ class transaction {
   // returns, the commit survives a power cut. The transaction is finished
   // afterwards whatever the outcome.
   result<void> commit() noexcept {
+    if (pool_ != nullptr) {  // a read transaction: nothing to commit
+      abort();
+      return {};
+    }
     MDB_env* env = mdb_txn_env(txn_);
     int rc = mdb_txn_commit(std::exchange(txn_, nullptr));
     if (rc != 0) return lmdb_failure(rc, "mdb_txn_commit");
@@ -101,11 +161,17 @@ class transaction {
     return info.me_last_txnid == id;
   }
   void abort() noexcept {
-    if (txn_ != nullptr) mdb_txn_abort(std::exchange(txn_, nullptr));
+    if (txn_ == nullptr) return;
+    if (pool_ != nullptr) {
+      pool_->give_back(std::exchange(txn_, nullptr));
+    } else {
+      mdb_txn_abort(std::exchange(txn_, nullptr));
+    }
   }
 
  private:
   MDB_txn* txn_ = nullptr;
+  read_txn_pool* pool_ = nullptr;  // set for read transactions only
 };
 
 class cursor {

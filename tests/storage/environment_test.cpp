@@ -9,6 +9,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "storage/environment_impl.hpp"
 #include "storage/ledger_store.hpp"
@@ -155,6 +156,73 @@ TEST_F(Environment, SingleFlushCommitsDeferOnlyTheMetaFlush) {
   ledger_store ledger(**env);
   EXPECT_TRUE(ledger.create_account({"user:a", "KES", account_kind::user, 0, false}));
   EXPECT_TRUE(ledger.sync());
+}
+
+// Reads the "probe" key of ledger.meta in a read transaction ("" if absent).
+std::string read_probe(const environment_impl& impl) {
+  auto txn = impl.begin_read();
+  if (!txn) return "<begin_read failed>";
+  MDB_val key{5, const_cast<char*>("probe")}, value{};
+  if (mdb_get(txn->get(), impl.dbs().ledger_meta, &key, &value) != 0) return "";
+  return std::string(static_cast<const char*>(value.mv_data), value.mv_size);
+}
+
+void write_probe(const environment_impl& impl, const std::string& v) {
+  auto txn = impl.begin_write();
+  ASSERT_TRUE(txn);
+  MDB_val key{5, const_cast<char*>("probe")}, value{v.size(), const_cast<char*>(v.data())};
+  ASSERT_EQ(mdb_put(txn->get(), impl.dbs().ledger_meta, &key, &value, 0), 0);
+  ASSERT_TRUE(txn->commit());
+}
+
+TEST_F(Environment, ReusedReadHandlesSeeEveryLaterCommit) {
+  auto opts = options("env");
+  opts.max_readers = 4;
+  auto env = environment::open(opts);
+  ASSERT_TRUE(env.has_value());
+  auto& impl = (*env)->impl();
+  EXPECT_EQ(impl.idle_read_handles(), 0u);
+  EXPECT_EQ(read_probe(impl), "");
+  EXPECT_EQ(impl.idle_read_handles(), 1u) << "a finished read keeps its handle";
+  write_probe(impl, "one");
+  EXPECT_EQ(read_probe(impl), "one") << "a renewed handle reads the newest commit";
+  EXPECT_EQ(impl.idle_read_handles(), 1u) << "and goes back to the pool";
+
+  // A reader open across a commit keeps its snapshot; one begun after sees the commit.
+  auto old_snapshot = impl.begin_read();
+  ASSERT_TRUE(old_snapshot);
+  write_probe(impl, "two");
+  MDB_val key{5, const_cast<char*>("probe")}, value{};
+  ASSERT_EQ(mdb_get(old_snapshot->get(), impl.dbs().ledger_meta, &key, &value), 0);
+  EXPECT_EQ(std::string(static_cast<const char*>(value.mv_data), value.mv_size), "one");
+  EXPECT_EQ(read_probe(impl), "two");
+  old_snapshot->abort();
+  EXPECT_EQ(impl.idle_read_handles(), 2u);
+
+  // Idle handles hold reader slots, yet never more than were open at once:
+  // max_readers (4) concurrent readers, then many sequential ones, still fit.
+  {
+    std::vector<detail::transaction> open;
+    for (int i = 0; i < 4; ++i) {
+      auto txn = impl.begin_read();
+      ASSERT_TRUE(txn) << i;
+      open.push_back(std::move(*txn));
+    }
+    EXPECT_EQ(impl.idle_read_handles(), 0u);
+    EXPECT_FALSE(impl.begin_read()) << "a fifth reader exceeds max_readers";
+  }
+  EXPECT_EQ(impl.idle_read_handles(), 4u);
+  for (int i = 0; i < 100; ++i) ASSERT_EQ(read_probe(impl), "two") << i;
+  EXPECT_EQ(impl.idle_read_handles(), 4u);
+
+  // Handles move between threads (MDB_NOTLS): one freed here is renewed there.
+  std::thread([&] { EXPECT_EQ(read_probe(impl), "two"); }).join();
+  // Closing the environment with idle handles releases them first (the
+  // sanitizer build would report a leak or a use after free otherwise).
+  env->reset();
+  auto reopened = environment::open(opts);
+  ASSERT_TRUE(reopened.has_value());
+  EXPECT_EQ(read_probe((*reopened)->impl()), "two");
 }
 
 TEST_F(Environment, OpensEveryNamedDatabaseUpFront) {
