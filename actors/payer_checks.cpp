@@ -24,38 +24,19 @@ verdict check_payer(const storage::directory_store& directory, const storage::le
                                                   : "the payer's account is blocked");
   }
 
-  // Payments in the window, newest first; the history index is in commit order.
-  const std::int64_t since = now_unix_ms - limits.window_ms;
-  std::uint32_t count = 0;
-  std::int64_t sum = 0;
-  std::uint64_t before = 0;
-  bool more = true;
-  while (more) {
-    constexpr std::size_t page = 100;
-    auto entries = ledger.history(account_id, before, page);
-    if (!entries) return refused(wire_error::internal, "the ledger is unavailable");
-    more = entries->size() == page;
-    for (const auto& e : *entries) {
-      before = e.sequence;
-      if (e.posting.time_unix_ms < since) {
-        more = false;
-        break;
-      }
-      if (e.posting.kind == storage::entry_kind::payment && e.posting.debit_account == account_id) {
-        ++count;
-        sum += e.posting.amount_minor;
-      }
-    }
-    if (count >= limits.max_count) break;
-  }
+  // Counting stops at the limit: by then the payment is refused whatever the sum.
+  auto spent = ledger.spending_since(account_id, now_unix_ms - limits.window_ms, limits.max_count);
+  if (!spent) return refused(wire_error::internal, "the ledger is unavailable");
+  const std::uint32_t count = spent->count;
+  const std::int64_t sum = spent->sum_minor;
   const auto hours = limits.window_ms / 3'600'000;
-  if (count + 1 > limits.max_count) {
-    return refused(wire_error::velocity_limit, "the payer has made " + std::to_string(count) +
-                                                   " payments in the last " +
-                                                   std::to_string(hours) + " h (the limit is " +
-                                                   std::to_string(limits.max_count) + ")");
+  if (count >= limits.max_count) {
+    return refused(wire_error::velocity_limit,
+                   "the payer has already made " + std::to_string(count) +
+                       " payments in the last " + std::to_string(hours) + " h (the limit is " +
+                       std::to_string(limits.max_count) + ")");
   }
-  if (sum + amount_minor > limits.max_sum_minor) {
+  if (sum > limits.max_sum_minor - amount_minor) {  // sum saturates; this cannot overflow
     return refused(wire_error::velocity_limit,
                    "this payment would take the payer's spending in the last " +
                        std::to_string(hours) + " h above " +

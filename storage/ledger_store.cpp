@@ -151,6 +151,32 @@ result<codec::posting_view> read_journal(MDB_txn* txn, const database_handles& d
   return codec::decode_posting(as_view(value));
 }
 
+// Calls `visit(amount_minor)` for each payment `account` made (as the debit
+// side) stamped at or after `since_unix_ms`, newest first, until `visit`
+// returns false. Reads the journal in place: nothing is allocated per entry.
+template <class Visit>
+result<void> for_each_payment_since(MDB_txn* txn, const database_handles& dbs,
+                                    std::string_view account, std::int64_t since_unix_ms,
+                                    Visit visit) {
+  auto index = detail::cursor::open(txn, dbs.ledger_by_account);
+  if (!index) return index.error();
+  account_index_key start(account, UINT64_MAX);
+  MDB_val key;
+  MDB_val value;
+  int rc = seek_before(index->get(), start, key, value);
+  for (; rc == 0; rc = mdb_cursor_get(index->get(), &key, &value, MDB_PREV)) {
+    auto sequence = account_index_key::sequence_of(as_view(key), start.prefix());
+    if (!sequence) return {};  // walked past this account's first entry
+    auto entry = read_journal(txn, dbs, *sequence);
+    if (!entry) return entry.error();
+    if (entry->time_unix_ms < since_unix_ms) return {};
+    if (entry->kind != entry_kind::payment || entry->debit_account != account) continue;
+    if (!visit(entry->amount_minor)) return {};
+  }
+  if (rc != MDB_NOTFOUND) return lmdb_failure(rc, "mdb_cursor_get(by_account)");
+  return {};
+}
+
 // Positions `accounts` (a cursor on ledger.accounts) on `id` and decodes it,
 // so that the update can overwrite it in place (MDB_CURRENT) without a second
 // search.
@@ -378,24 +404,14 @@ class batch_writer {
     const std::int64_t since = r.time_unix_ms - rule.window_ms;
     std::uint64_t count = 1;
     __int128 sum = r.amount_minor;
-    auto index = detail::cursor::open(txn_, dbs_.ledger_by_account);
-    if (!index) return index.error();
-    account_index_key start(r.debit_account, UINT64_MAX);
-    MDB_val key;
-    MDB_val value;
-    int rc = seek_before(index->get(), start, key, value);
-    for (; rc == 0; rc = mdb_cursor_get(index->get(), &key, &value, MDB_PREV)) {
-      auto sequence = account_index_key::sequence_of(as_view(key), start.prefix());
-      if (!sequence) break;  // walked past this account's first entry
-      auto entry = read_journal(txn_, dbs_, *sequence);
-      if (!entry) return entry.error();
-      if (entry->time_unix_ms < since) break;
-      if (entry->kind != entry_kind::payment || entry->debit_account != r.debit_account) continue;
-      sum += entry->amount_minor;
-      if (++count > rule.max_count || sum > rule.max_sum_minor) return false;
-    }
-    if (rc != 0 && rc != MDB_NOTFOUND) return lmdb_failure(rc, "mdb_cursor_get(by_account)");
-    return count <= rule.max_count && sum <= rule.max_sum_minor;
+    auto within = [&] { return count <= rule.max_count && sum <= rule.max_sum_minor; };
+    auto walked = for_each_payment_since(txn_, dbs_, r.debit_account, since, [&](std::int64_t a) {
+      sum += a;
+      ++count;
+      return within();
+    });
+    if (!walked) return walked.error();
+    return within();
   }
 
   // Records the new last sequence (read once per batch, written once).
@@ -597,6 +613,25 @@ result<std::vector<journal_entry>> ledger_store::history(std::string_view accoun
     if (rc != 0 && rc != MDB_NOTFOUND) return lmdb_failure(rc, "mdb_cursor_get(by_account)");
   }
   return entries;
+}
+
+result<ledger_store::spending> ledger_store::spending_since(std::string_view account_id,
+                                                            std::int64_t since_unix_ms,
+                                                            std::uint32_t count_cap) const {
+  if (!valid_id(account_id)) return store_error::invalid_argument;
+  spending out;
+  if (count_cap == 0) return out;
+  auto txn = env_.impl().begin_read();
+  if (!txn) return txn.error();
+  __int128 sum = 0;
+  auto walked = for_each_payment_since(txn->get(), env_.impl().dbs(), account_id, since_unix_ms,
+                                       [&](std::int64_t amount_minor) {
+                                         sum += amount_minor;
+                                         return ++out.count < count_cap;
+                                       });
+  if (!walked) return walked.error();
+  out.sum_minor = sum > INT64_MAX ? INT64_MAX : static_cast<std::int64_t>(sum);
+  return out;
 }
 
 result<std::vector<journal_entry>> ledger_store::journal(std::uint64_t from_sequence,

@@ -156,6 +156,18 @@ class ledger_store {
                                              std::uint64_t before_sequence,
                                              std::size_t limit) const;
 
+  // The payments `account_id` made as the payer stamped at or after
+  // `since_unix_ms`: how many, and their sum (saturating at INT64_MAX). Stops
+  // counting at `count_cap`; below it the count and sum cover the whole
+  // window. For the velocity check before a payment: unlike history(), it
+  // allocates nothing per entry.
+  struct spending {
+    std::uint32_t count = 0;
+    std::int64_t sum_minor = 0;
+  };
+  result<spending> spending_since(std::string_view account_id, std::int64_t since_unix_ms,
+                                  std::uint32_t count_cap) const;
+
   // Journal entries with sequence >= from_sequence, oldest first, at most `limit`
   // (<= 1000).
   result<std::vector<journal_entry>> journal(std::uint64_t from_sequence, std::size_t limit) const;

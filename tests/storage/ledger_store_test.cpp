@@ -280,6 +280,53 @@ TEST_F(LedgerStore, VelocityRuleDoesNotStopARetryOfAPaymentThatLanded) {
   EXPECT_EQ(retry.entry.sequence, first.entry.sequence);
 }
 
+TEST_F(LedgerStore, SpendingSinceCountsThePayersPaymentsInTheWindowOnly) {
+  ASSERT_FALSE(refusal(funding("f-1", kAmina, 100'000)));
+  ASSERT_FALSE(refusal(funding("f-2", kBrian, 100'000)));
+  const std::int64_t base = request("x", kAmina, kKahawa, 1).time_unix_ms;
+  auto at = [](posting_request r, std::int64_t minutes) {
+    r.time_unix_ms += minutes * 60'000;
+    return r;
+  };
+  ASSERT_FALSE(refusal(at(request("p-1", kAmina, kKahawa, 100), 0)));
+  ASSERT_FALSE(refusal(at(request("p-2", kAmina, kMboga, 200), 10)));
+  ASSERT_FALSE(refusal(at(request("p-3", kBrian, kKahawa, 400), 15)));  // another payer
+  ASSERT_FALSE(refusal(at(request("r-1", kKahawa, kAmina, 100, entry_kind::refund, "p-1"), 20)));
+  ASSERT_FALSE(refusal(at(request("p-4", kAmina, kKahawa, 800), 30)));
+
+  auto since = [&](std::int64_t minutes, std::uint32_t cap = 100) {
+    auto s = ledger().spending_since(kAmina, base + minutes * 60'000, cap);
+    EXPECT_TRUE(s.has_value());
+    return s ? std::pair(s->count, s->sum_minor) : std::pair(~0u, std::int64_t{-1});
+  };
+  // Credits, refunds and other payers' payments are not the payer's spending.
+  EXPECT_EQ(since(0), std::pair(3u, std::int64_t{1'100}));
+  // The window starts at `since`, inclusive.
+  EXPECT_EQ(since(10), std::pair(2u, std::int64_t{1'000}));
+  EXPECT_EQ(since(11), std::pair(1u, std::int64_t{800}));
+  EXPECT_EQ(since(31), std::pair(0u, std::int64_t{0}));
+  // Counting stops at the cap, newest first.
+  EXPECT_EQ(since(0, 2), std::pair(2u, std::int64_t{1'000}));
+  EXPECT_EQ(since(0, 0), std::pair(0u, std::int64_t{0}));
+  // An account with no entries, and one that is not an account at all.
+  auto none = ledger().spending_since(kMboga, base, 10);
+  ASSERT_TRUE(none.has_value());
+  EXPECT_EQ(none->count, 0u);
+  EXPECT_EQ(ledger().spending_since("", base, 10).error(), store_error::invalid_argument);
+  // The same figures as walking the history page by page.
+  std::uint32_t count = 0;
+  std::int64_t sum = 0;
+  auto history = ledger().history(kAmina, 0, 1000);
+  ASSERT_TRUE(history.has_value());
+  for (const auto& e : *history) {
+    if (e.posting.kind == entry_kind::payment && e.posting.debit_account == kAmina) {
+      ++count;
+      sum += e.posting.amount_minor;
+    }
+  }
+  EXPECT_EQ(since(-1), std::pair(count, sum));
+}
+
 TEST_F(LedgerStore, VelocityRuleShapeIsChecked) {
   ASSERT_FALSE(refusal(funding("f-1", kAmina, 10'000)));
   EXPECT_EQ(refusal(limited(request("p-1", kAmina, kKahawa, 1), {0, 5, 100})),
