@@ -369,19 +369,28 @@ void confirm_with_billing(self_ptr self, const request_meta& req, const std::str
   auto* t = current_for(self, txn);
   if (!t) return;
   t->step = handset_step::settling;
-  const handset_txn confirming = *t;  // a repeated confirmation's answer outlives `current`
+  // One shared copy for both handlers: CAF copies a response handler's
+  // captures several times while it builds the behavior. The transaction is
+  // copied because a repeated confirmation's answer outlives `current`.
+  struct awaiting {
+    request_meta req;
+    std::string txn;
+    handset_txn confirming;
+  };
+  auto w = std::make_shared<const awaiting>(awaiting{req, txn, *t});
   amount_offer confirmed{txn, amount.amount_minor, amount.currency};
   // No timeout: the answer comes after the ledger's durable commit.
   self->request(t->billing, caf::infinite, confirm_atom::value, std::move(confirmed), self)
       .then(
-          [=](settlement_outcome& outcome) {
+          [self, w](settlement_outcome& outcome) {
             auto& st = self->state;
+            const auto& [req, txn, confirming] = *w;
             if (outcome.ok) {
               io(self).reply(req, protocols::encode_receipt(
                                       req.ref, receipt_of(*self->state.ctx, confirming, outcome),
                                       st.payer ? st.payer->display_name : ""));
               st.last_settled_txn = txn;
-              st.last_outcome = outcome;
+              st.last_outcome = std::move(outcome);
               if (current_for(self, txn)) st.current.reset();
               return;
             }
@@ -396,7 +405,8 @@ void confirm_with_billing(self_ptr self, const request_meta& req, const std::str
             io(self).reply(req,
                            protocols::encode_failed(txn, outcome.error, outcome.message, req.ref));
           },
-          [=](caf::error&) {
+          [self, w](caf::error&) {
+            const auto& [req, txn, confirming] = *w;
             if (!current_for(self, txn)) return;
             self->state.current.reset();
             io(self).reply(
