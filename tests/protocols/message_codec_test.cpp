@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <cstdio>
+#include <ctime>
 
 namespace paysync::protocols {
 namespace json = boost::json;
@@ -298,6 +300,22 @@ TEST(MessageCodec, EncodesTheCommerceMessages) {
 TEST(MessageCodec, FormatsTimestampsInUtc) {
   EXPECT_EQ(format_timestamp(0), "1970-01-01T00:00:00.000Z");
   EXPECT_EQ(format_timestamp(-1), "1969-12-31T23:59:59.999Z");
+  EXPECT_EQ(format_timestamp(951'782'400'000), "2000-02-29T00:00:00.000Z");  // a leap day
+  EXPECT_EQ(format_timestamp(1'764'691'199'999), "2025-12-02T15:59:59.999Z");
+  EXPECT_EQ(format_timestamp(253'402'300'799'999), "9999-12-31T23:59:59.999Z");
+  EXPECT_EQ(format_timestamp(253'402'300'800'000), "10000-01-01T00:00:00.000Z");
+  // The same text as the C library's gmtime_r over a spread of instants.
+  for (std::int64_t ms = -86'400'000LL * 366 * 3; ms < 4'102'444'800'000LL;
+       ms += 7'777'777'777LL + 13) {
+    std::time_t seconds = static_cast<std::time_t>(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
+    std::tm tm{};
+    gmtime_r(&seconds, &tm);
+    char expected[64];
+    std::snprintf(expected, sizeof expected, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+                  tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                  static_cast<int>(((ms % 1000) + 1000) % 1000));
+    ASSERT_EQ(format_timestamp(ms), expected) << ms;
+  }
 }
 
 }  // namespace paysync::protocols
