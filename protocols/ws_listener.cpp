@@ -775,7 +775,14 @@ void session<Stream>::deliver_message() {
     spdlog::error("{}: connection {}: handler threw: {}", opts().name, id_, e.what());
     hard_close(close_reason::io_error);
   }
-  buffer_ = beast::flat_buffer{};  // idle connections hold no read buffer
+  // The next message's first read prepares first_read_bytes, which a waiting
+  // connection holds anyway: a buffer that size is kept (no allocation per
+  // message), a bigger one given back.
+  if (buffer_.capacity() > first_read_bytes) {
+    buffer_ = beast::flat_buffer{};
+  } else {
+    buffer_.clear();
+  }
 }
 
 template <class Stream>
