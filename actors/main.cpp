@@ -12,6 +12,7 @@
 
 #include <boost/json.hpp>
 #include <boost/program_options.hpp>
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <sstream>
@@ -137,7 +138,14 @@ int serve(int argc, char** argv) {
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
   std::cout << "paysync: stopping (" << strsignal(signal_number) << ")" << std::endl;
-  n.stop();
+  if (!n.stop()) {
+    // Actors that would not quit still run on their own threads; returning
+    // would destroy what they use (static objects included).
+    std::cout << "paysync: stopped without waiting for every actor (see the log above)"
+              << std::endl;
+    spdlog::default_logger()->flush();
+    std::_Exit(1);
+  }
   return 0;
 }
 

@@ -75,6 +75,7 @@ struct switch_node::impl {
   std::shared_ptr<protocols::ws_listener> billing_listener, paying_listener, operator_listener;
   std::unique_ptr<switch_metrics> metrics = std::make_unique<switch_metrics>();
   bool stopped = false;
+  bool abandoned = false;  // shut_down gave up on actors that would not quit
 
   // The cluster (docs/cluster.md); all null on a single node.
   node_directory_actor cluster_directory;
@@ -89,7 +90,7 @@ struct switch_node::impl {
   boost::system::result<void, std::string> listen();
   void start_io();
   protocols::http_response serve_http(const protocols::peer_request& request) const;
-  void shut_down();
+  bool shut_down();
 };
 
 boost::system::result<void, std::string> switch_node::impl::open_storage() {
@@ -501,8 +502,8 @@ bool wait_until(Predicate done, std::chrono::milliseconds limit) {
   return true;
 }
 
-void switch_node::impl::shut_down() {
-  if (stopped) return;
+bool switch_node::impl::shut_down() {
+  if (stopped) return !abandoned;
   stopped = true;
   // The io threads run until the actor system is gone: under the asio
   // scheduler the actors need them to hear their exit and to quit (a start
@@ -512,14 +513,20 @@ void switch_node::impl::shut_down() {
   if (paying_listener) paying_listener->stop_all();
   if (operator_listener) operator_listener->stop_all();
   // Keep the io threads running until every connection has closed, so each
-  // session actor hears of it and quits.
-  wait_until(
-      [&] {
-        return (billing_listener ? billing_listener->connection_count() : 0) +
-                   (paying_listener ? paying_listener->connection_count() : 0) ==
-               0;
-      },
-      std::chrono::seconds(3));
+  // session actor hears of it and quits. A peer that does not answer the
+  // close frame (it never reads, or has vanished) gets a grace period, then
+  // loses its connection without the handshake: its session must not outlive
+  // the actor system.
+  const auto all_closed = [&] {
+    return (billing_listener ? billing_listener->connection_count() : 0) +
+               (paying_listener ? paying_listener->connection_count() : 0) ==
+           0;
+  };
+  if (!wait_until(all_closed, std::chrono::seconds(3))) {
+    if (billing_listener) billing_listener->abort_all();
+    if (paying_listener) paying_listener->abort_all();
+    wait_until(all_closed, std::chrono::seconds(2));
+  }
   if (system) {
     // A settle request still queued at the ledger is dropped, uncommitted, and
     // its billing session tells the terminal nothing was charged: exactly
@@ -541,9 +548,20 @@ void switch_node::impl::shut_down() {
     caf::anon_send_exit(context->biometric_checks, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(context->ledger, caf::exit_reason::user_shutdown);
     if (!wait_until([&] { return system->registry().running() == 0; }, std::chrono::seconds(5))) {
-      spdlog::warn("shutdown: {} actors still running after 5 s; not waiting for them",
-                   system->registry().running());
-      system->await_actors_before_shutdown(false);
+      // Destroying the actor system under live actors would let their next
+      // jobs, run on the io threads, touch a freed system. Stop the io
+      // threads instead and leave everything as it is for the process to
+      // exit: what the ledger committed is durable, nothing else is owed.
+      spdlog::error(
+          "shutdown: {} actors still running after 5 s; abandoning them (the process should "
+          "exit now)",
+          system->registry().running());
+      abandoned = true;
+      work.reset();
+      io.stop();
+      for (auto& t : io_threads) t.join();
+      io_threads.clear();
+      return false;
     }
     context.reset();
     // The io threads spawn every session and outlive the system.
@@ -554,11 +572,16 @@ void switch_node::impl::shut_down() {
   io.stop();
   for (auto& t : io_threads) t.join();
   io_threads.clear();
+  return true;
 }
 
 switch_node::switch_node(std::unique_ptr<impl> i) : impl_(std::move(i)) {}
 
-switch_node::~switch_node() { impl_->shut_down(); }
+switch_node::~switch_node() {
+  impl_->shut_down();
+  // Live actors still use the stores, the metrics and the actor system.
+  if (impl_->abandoned) (void)impl_.release();
+}
 
 boost::system::result<std::unique_ptr<switch_node>, std::string> switch_node::start(
     const switch_config& config, std::shared_ptr<const clock> time) {
@@ -609,6 +632,6 @@ std::string switch_node::data_directory() const {
 const storage::ledger_store& switch_node::ledger() const { return *impl_->ledger_store; }
 const storage::directory_store& switch_node::directory() const { return *impl_->directory; }
 std::uint16_t switch_node::cluster_port() const { return impl_->cluster_port; }
-void switch_node::stop() { impl_->shut_down(); }
+bool switch_node::stop() { return impl_->shut_down(); }
 
 }  // namespace paysync::actors

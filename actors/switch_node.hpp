@@ -46,7 +46,10 @@ class switch_node {
   const storage::directory_store& directory() const;
 
   // Stops accepting, closes every connection and lets the actors finish.
-  void stop();
+  // False when some actors did not finish in time and were abandoned, still
+  // running: the process should then exit at once (std::_Exit), since
+  // tearing anything down under them is unsafe.
+  bool stop();
 
   struct impl;
 

@@ -160,6 +160,11 @@ class session final : public std::enable_shared_from_this<session<Stream>> {
   void post_shutdown() {
     net::post(strand_, [self = this->shared_from_this()] { self->shutdown(); });
   }
+  void post_abort() {
+    net::post(strand_, [self = this->shared_from_this()] {
+      self->hard_close(close_reason::closed_by_server);
+    });
+  }
 
  private:
   enum class phase : std::uint8_t { http, upgrading, open, closing, done };
@@ -284,10 +289,8 @@ class listener_impl final : public ws_listener, public std::enable_shared_from_t
       std::lock_guard lock{mutex_};
       if (stopped_) return;
       stopped_ = true;
-      plain.reserve(plain_sessions_.size());
-      for (auto& [id, s] : plain_sessions_) plain.push_back(s);
-      secure.reserve(tls_sessions_.size());
-      for (auto& [id, s] : tls_sessions_) secure.push_back(s);
+      plain = open_sessions(plain_sessions_);
+      secure = open_sessions(tls_sessions_);
     }
     spdlog::info("{}: stopping, closing {} connections", options_.name,
                  plain.size() + secure.size());
@@ -308,6 +311,25 @@ class listener_impl final : public ws_listener, public std::enable_shared_from_t
     }
   }
 
+  void abort_all() override {
+    std::vector<std::weak_ptr<session<plain_stream>>> plain;
+    std::vector<std::weak_ptr<session<tls_stream>>> secure;
+    {
+      std::lock_guard lock{mutex_};
+      plain = open_sessions(plain_sessions_);
+      secure = open_sessions(tls_sessions_);
+    }
+    if (plain.empty() && secure.empty()) return;
+    spdlog::warn("{}: {} connections did not finish closing; dropping them", options_.name,
+                 plain.size() + secure.size());
+    for (auto& weak : plain) {
+      if (auto s = weak.lock()) s->post_abort();
+    }
+    for (auto& weak : secure) {
+      if (auto s = weak.lock()) s->post_abort();
+    }
+  }
+
   // For sessions (any thread).
   const listener_options& options() const noexcept { return options_; }
   const listener_callbacks& callbacks() const noexcept { return callbacks_; }
@@ -324,6 +346,14 @@ class listener_impl final : public ws_listener, public std::enable_shared_from_t
     return true;
   }
   void release_slot() noexcept { connections_.fetch_sub(1, std::memory_order_relaxed); }
+  template <class Session>
+  static std::vector<std::weak_ptr<Session>> open_sessions(
+      const std::unordered_map<std::uint64_t, std::weak_ptr<Session>>& sessions) {
+    std::vector<std::weak_ptr<Session>> result;
+    result.reserve(sessions.size());
+    for (const auto& [id, s] : sessions) result.push_back(s);
+    return result;
+  }
   template <class Stream>
   void unregister(std::uint64_t id) {
     std::lock_guard lock{mutex_};

@@ -140,6 +140,11 @@ class ws_listener {
   // Stops accepting and closes every open connection (each handler gets
   // on_closed(closed_by_server)).
   virtual void stop_all() = 0;
+  // After stop_all: tears down the connections still open without waiting
+  // for the peer's half of the close handshake (a peer that never reads, or
+  // has vanished, would otherwise hold its connection until the handshake
+  // times out). Each handler still gets on_closed(closed_by_server).
+  virtual void abort_all() = 0;
 };
 
 }  // namespace paysync::protocols

@@ -437,6 +437,29 @@ TEST_F(WsListener, StopAllClosesEveryConnection) {
   EXPECT_EQ(late.error(), client_error::connect_failed);
 }
 
+TEST_F(WsListener, AbortAllDropsConnectionsWhosePeerNeverAnswersTheClose) {
+  start();
+  auto silent = connect();  // never reads: stop_all's close frame goes unanswered
+  ASSERT_TRUE(silent);
+  ASSERT_TRUE(wait_count(1));
+  listener_->stop_all();
+  auto h = handler(0);
+  ASSERT_TRUE(h);
+  // The close handshake waits for the peer's half...
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(listener_->connection_count(), 1u);
+  EXPECT_FALSE(h->closed_reason().has_value());
+  // ...until abort_all drops the connection without it.
+  listener_->abort_all();
+  ASSERT_TRUE(h->wait_closed());
+  EXPECT_EQ(h->closed_reason(), close_reason::closed_by_server);
+  EXPECT_TRUE(wait_count(0));
+  // The peer finds the close frame, then the end of the connection.
+  EXPECT_EQ(silent->receive_text(2s).error(), client_error::closed);
+  std::lock_guard lock{h->mu};
+  EXPECT_EQ(h->closed_calls, 1);
+}
+
 TEST_F(WsListener, RefusesUpgradesBeyondMaxConnections) {
   listener_options options;
   options.max_connections = 1;
