@@ -51,7 +51,7 @@ class AuthWorker : public ::testing::Test {
     config_.add_message_types<caf::id_block::paysync>();
     system_ = std::make_unique<caf::actor_system>(config_);
     keys_ = std::make_shared<const storage::keyring>(
-        std::move(*storage::load_or_create_keyring(dir_.sub("keys"))));
+        *storage::load_or_create_keyring(dir_.sub("keys")));
   }
 
   // Sends one knowledge job with nothing registered: answered at once.

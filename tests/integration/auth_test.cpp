@@ -183,7 +183,7 @@ TEST_F(FaceAuth, TheOwnersFaceIsAcceptedAnotherPersonsRefused) {
 
 TEST_F(FaceAuth, TheThresholdComesFromTheConfiguration) {
   // A threshold no real probe reaches refuses even the owner's face...
-  process().stop();
+  ASSERT_EQ(process().stop(), 0) << process().output();
   auto strict = auth_options;
   strict.insert(strict.end(), {"--face-threshold", "0.999"});
   start(strict);
@@ -194,7 +194,7 @@ TEST_F(FaceAuth, TheThresholdComesFromTheConfiguration) {
   EXPECT_EQ(str(refusal, "code"), "auth_mismatch") << json::serialize(refusal);
   // ...and one of zero lets another person's face through: the setting is
   // used, not the matcher's calibrated default.
-  process().stop();
+  ASSERT_EQ(process().stop(), 0) << process().output();
   auto lax = auth_options;
   lax.insert(lax.end(), {"--face-threshold", "0"});
   start(lax);

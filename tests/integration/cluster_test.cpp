@@ -79,7 +79,10 @@ class Cluster : public terminal_test {
   void TearDown() override {
     if (HasFailure()) std::cerr << diagnostics();
     for (auto& n : nodes_) {
-      if (n && n->running()) n->stop();
+      // Every node leaves cleanly on SIGTERM (exit 0), whatever the test did.
+      if (n && n->running()) {
+        EXPECT_EQ(n->stop(), 0) << "a node did not exit cleanly on SIGTERM\n" << n->output();
+      }
     }
   }
 
@@ -577,7 +580,7 @@ TEST_F(ClusterTls, ANodeWithACertificateNotSignedByTheCaIsNeverUp) {
       "req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=node1 "
       "-keyout " +
       pem("rogue.key") + " -out " + pem("rogue.pem")));
-  node(1).stop();
+  ASSERT_EQ(node(1).stop(), 0) << node(1).output();
   wait_for_peers(0, {1}, 0);
   wait_for_peers(2, {1}, 0);
   ASSERT_EQ(downs_seen(0), 1);
@@ -599,7 +602,7 @@ TEST_F(ClusterTls, ANodeWithACertificateNotSignedByTheCaIsNeverUp) {
                               << node(0).output();
   EXPECT_EQ(downs_seen(2), 1) << "node 2 lost node 0 while refusing the rogue\n"
                               << node(2).output();
-  node(1).stop();
+  ASSERT_EQ(node(1).stop(), 0) << node(1).output();
   start_node(1);
   for (int i = 0; i < nodes; ++i) wait_for_peers(i, {0, 1, 2});
 }

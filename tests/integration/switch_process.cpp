@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -69,7 +70,13 @@ switch_process::switch_process(std::string data_dir, std::vector<std::string> ex
 }
 
 switch_process::~switch_process() {
-  if (pid_ > 0) stop();
+  // A switch left running stops here; it must exit cleanly all the same (a
+  // crash while shutting down, a sanitizer report, fails the test that
+  // started it).
+  if (pid_ > 0) {
+    const int status = stop();
+    EXPECT_EQ(status, 0) << "the switch did not exit cleanly on SIGTERM\n" << output();
+  }
   if (reader_.joinable()) reader_.join();
 }
 

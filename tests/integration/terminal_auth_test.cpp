@@ -93,7 +93,7 @@ TEST_F(TerminalAuth, OrderCentresSignTheirHelloToo) {
 }
 
 TEST_F(TerminalAuth, TheOperatorIssuesAndRevokesKeysAndARestartKeepsThat) {
-  process().stop();
+  ASSERT_EQ(process().stop(), 0) << process().output();
   const auto data = " --data-dir " + data_dir() + " ";
   const auto fresh = data_dir() + "/mboga-new.key";
   ASSERT_EQ(run("terminal-key" + data + "revoke t-kahawa-02"), 0);
@@ -120,7 +120,7 @@ TEST_F(TerminalAuth, TheOperatorIssuesAndRevokesKeysAndARestartKeepsThat) {
 }
 
 TEST_F(TerminalAuth, KeysCanBeOptionalForASwitchThatSaysSo) {
-  process().stop();
+  ASSERT_EQ(process().stop(), 0) << process().output();
   ASSERT_EQ(run("terminal-key --data-dir " + data_dir() + " revoke t-kahawa-02"), 0);
   start({"--require-terminal-keys", "false"});
   auto s = connect(process().billing_port(), {});

@@ -104,7 +104,7 @@ TEST_F(TlsSwitch, AutoKeepsPlaintextClientsWorkingAndARestartKeepsThePair) {
   expect_alive(plain);
   plain.close();
   const auto first = fingerprint_;
-  process().stop();
+  ASSERT_EQ(process().stop(), 0) << process().output();
   start_tls({});
   EXPECT_EQ(fingerprint_, first);
   auto secure = billing();
