@@ -89,6 +89,7 @@ struct switch_node::impl {
   boost::system::result<void, std::string> join_cluster();
   boost::system::result<void, std::string> listen();
   void start_io();
+  void stop_io();  // the io threads, once nothing may run on them any more
   protocols::http_response serve_http(const protocols::peer_request& request) const;
   bool shut_down();
 };
@@ -491,6 +492,13 @@ void switch_node::impl::start_io() {
   }
 }
 
+void switch_node::impl::stop_io() {
+  work.reset();
+  io.stop();
+  for (auto& t : io_threads) t.join();
+  io_threads.clear();
+}
+
 // Polls `done` every 10 ms until it holds or `limit` passes.
 template <class Predicate>
 bool wait_until(Predicate done, std::chrono::milliseconds limit) {
@@ -557,10 +565,7 @@ bool switch_node::impl::shut_down() {
           "exit now)",
           system->registry().running());
       abandoned = true;
-      work.reset();
-      io.stop();
-      for (auto& t : io_threads) t.join();
-      io_threads.clear();
+      stop_io();
       return false;
     }
     context.reset();
@@ -568,10 +573,7 @@ bool switch_node::impl::shut_down() {
     release_caf_thread_state(io, io_threads.size());
     system.reset();
   }
-  work.reset();
-  io.stop();
-  for (auto& t : io_threads) t.join();
-  io_threads.clear();
+  stop_io();
   return true;
 }
 

@@ -283,17 +283,14 @@ class listener_impl final : public ws_listener, public std::enable_shared_from_t
   }
 
   void stop_all() override {
-    std::vector<std::weak_ptr<session<plain_stream>>> plain;
-    std::vector<std::weak_ptr<session<tls_stream>>> secure;
+    session_snapshot open;
     {
       std::lock_guard lock{mutex_};
       if (stopped_) return;
       stopped_ = true;
-      plain = open_sessions(plain_sessions_);
-      secure = open_sessions(tls_sessions_);
+      open = snapshot_locked();
     }
-    spdlog::info("{}: stopping, closing {} connections", options_.name,
-                 plain.size() + secure.size());
+    spdlog::info("{}: stopping, closing {} connections", options_.name, open.size());
     // Refuse new connections now, from this thread: on Linux shutdown() takes a
     // listening socket out of LISTEN (new SYNs get a reset) and fails the pending
     // accept. The acceptor object itself is closed on its strand.
@@ -303,31 +300,19 @@ class listener_impl final : public ws_listener, public std::enable_shared_from_t
       self->acceptor_.close(ignored);
       self->backoff_timer_.cancel();
     });
-    for (auto& weak : plain) {
-      if (auto s = weak.lock()) s->post_shutdown();
-    }
-    for (auto& weak : secure) {
-      if (auto s = weak.lock()) s->post_shutdown();
-    }
+    open.for_each([](auto& s) { s.post_shutdown(); });
   }
 
   void abort_all() override {
-    std::vector<std::weak_ptr<session<plain_stream>>> plain;
-    std::vector<std::weak_ptr<session<tls_stream>>> secure;
+    session_snapshot open;
     {
       std::lock_guard lock{mutex_};
-      plain = open_sessions(plain_sessions_);
-      secure = open_sessions(tls_sessions_);
+      open = snapshot_locked();
     }
-    if (plain.empty() && secure.empty()) return;
+    if (open.size() == 0) return;
     spdlog::warn("{}: {} connections did not finish closing; dropping them", options_.name,
-                 plain.size() + secure.size());
-    for (auto& weak : plain) {
-      if (auto s = weak.lock()) s->post_abort();
-    }
-    for (auto& weak : secure) {
-      if (auto s = weak.lock()) s->post_abort();
-    }
+                 open.size());
+    open.for_each([](auto& s) { s.post_abort(); });
   }
 
   // For sessions (any thread).
@@ -346,14 +331,6 @@ class listener_impl final : public ws_listener, public std::enable_shared_from_t
     return true;
   }
   void release_slot() noexcept { connections_.fetch_sub(1, std::memory_order_relaxed); }
-  template <class Session>
-  static std::vector<std::weak_ptr<Session>> open_sessions(
-      const std::unordered_map<std::uint64_t, std::weak_ptr<Session>>& sessions) {
-    std::vector<std::weak_ptr<Session>> result;
-    result.reserve(sessions.size());
-    for (const auto& [id, s] : sessions) result.push_back(s);
-    return result;
-  }
   template <class Stream>
   void unregister(std::uint64_t id) {
     std::lock_guard lock{mutex_};
@@ -418,6 +395,31 @@ class listener_impl final : public ws_listener, public std::enable_shared_from_t
   std::atomic<std::size_t> connections_{0};
   mutable std::mutex mutex_;
   bool stopped_ = false;  // guarded by mutex_
+  // The sessions registered at one moment, acted on outside the lock.
+  struct session_snapshot {
+    std::vector<std::weak_ptr<session<plain_stream>>> plain;
+    std::vector<std::weak_ptr<session<tls_stream>>> secure;
+    std::size_t size() const noexcept { return plain.size() + secure.size(); }
+    // Calls f(session&) for each session still alive.
+    template <class F>
+    void for_each(F f) const {
+      for (const auto& weak : plain) {
+        if (auto s = weak.lock()) f(*s);
+      }
+      for (const auto& weak : secure) {
+        if (auto s = weak.lock()) f(*s);
+      }
+    }
+  };
+  session_snapshot snapshot_locked() const {
+    session_snapshot out;
+    out.plain.reserve(plain_sessions_.size());
+    for (const auto& [id, s] : plain_sessions_) out.plain.push_back(s);
+    out.secure.reserve(tls_sessions_.size());
+    for (const auto& [id, s] : tls_sessions_) out.secure.push_back(s);
+    return out;
+  }
+
   // Guarded by mutex_. Two maps, so a plaintext session needs no virtual call.
   std::unordered_map<std::uint64_t, std::weak_ptr<session<plain_stream>>> plain_sessions_;
   std::unordered_map<std::uint64_t, std::weak_ptr<session<tls_stream>>> tls_sessions_;
