@@ -18,6 +18,7 @@
 #include <sstream>
 #include <string_view>
 
+#include "actors/allocator.hpp"
 #include "actors/clock.hpp"
 #include "actors/cluster_cli.hpp"
 #include "actors/enrolment.hpp"
@@ -98,7 +99,8 @@ int serve(int argc, char** argv) {
             << "  operator (metrics, health)        http://" << n.operator_endpoint()
             << "/metrics\n"
             << "  ledger and directory (LMDB)       " << n.data_directory() << "\n"
-            << "  receipts signed with              " << n.receipt_key() << "\n";
+            << "  receipts signed with              " << n.receipt_key() << "\n"
+            << "  memory allocator                  " << actors::memory_allocator() << "\n";
   if (n.tls()) {
     std::cout << "  TLS certificate                   " << n.tls_certificate_file() << "\n"
               << "  its SHA-256 fingerprint           " << n.tls_fingerprint() << "\n";

@@ -8,7 +8,7 @@ packages=(
   libcaf-dev
   libboost1.81-dev libboost-json1.81-dev libboost-program-options1.81-dev
   liblmdb-dev lmdb-utils
-  libsodium-dev libssl-dev libspdlog-dev
+  libsodium-dev libssl-dev libspdlog-dev libjemalloc-dev
   libopencv-dev libopencv-contrib-dev opencv-data
   libgtest-dev libgmock-dev libbenchmark-dev
   chromium  # the link page's browser test: Debian's build, never a downloaded one

@@ -30,6 +30,7 @@ class switch_process {
   std::uint16_t paying_port() const { return paying_port_; }
   std::uint16_t operator_port() const { return operator_port_; }
   bool running() const { return pid_ > 0; }
+  pid_t pid() const { return pid_; }
 
   // SIGKILL: no chance to flush or close anything.
   void kill_hard();
