@@ -175,10 +175,11 @@ billing_txn new_txn(self_ptr self, std::int64_t ttl_ms) {
   protocols::random_bytes(&shard, sizeof(shard));
   const protocols::txn_route route{ctx.node_id,
                                    static_cast<std::uint8_t>(shard % ctx.shard_count())};
+  const auto now = ctx.time->now_unix_ms();
   billing_txn t;
-  t.txn = protocols::make_id(protocols::id_kind::transaction, route);
-  t.token = protocols::make_id(protocols::id_kind::link_token, route);
-  t.expires_unix_ms = ctx.time->now_unix_ms() + ttl_ms;
+  t.txn = protocols::make_transaction_id(route, now);
+  t.token = protocols::make_link_token(route);
+  t.expires_unix_ms = now + ttl_ms;
   t.currency = self->state.merchant.currency;
   return t;
 }

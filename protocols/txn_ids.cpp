@@ -2,6 +2,7 @@
 
 #include <sodium.h>
 
+#include <algorithm>
 #include <array>
 #include <cassert>
 #include <cstring>
@@ -10,7 +11,7 @@ namespace paysync::protocols {
 namespace {
 
 constexpr std::string_view base32_alphabet = "0123456789abcdefghjkmnpqrstvwxyz";
-constexpr std::size_t random_bytes_per_id = 16;
+constexpr std::size_t value_bytes = 16;
 constexpr std::size_t base32_chars = 26;  // ceil(128 / 5); the top 2 bits are zero
 constexpr std::string_view hex_digits = "0123456789abcdef";
 
@@ -27,7 +28,7 @@ int hex_value(char c) noexcept {
 }
 
 // Encodes 128 bits as 26 base32 digits, most significant first.
-void encode_base32(const std::uint8_t (&bytes)[random_bytes_per_id], char* out) {
+void encode_base32(const std::uint8_t (&bytes)[value_bytes], char* out) {
   unsigned __int128 value = 0;
   for (auto b : bytes) value = (value << 8) | b;
   for (std::size_t i = base32_chars; i-- > 0;) {
@@ -62,9 +63,11 @@ void random_bytes(void* out, std::size_t size) {
   }
 }
 
-std::string make_id(id_kind kind, txn_route route) {
-  std::uint8_t random[random_bytes_per_id];
-  random_bytes(random, sizeof(random));
+namespace {
+
+constexpr std::size_t time_bytes = 6;  // 48 bits of milliseconds
+
+std::string id_from(id_kind kind, txn_route route, const std::uint8_t (&value)[value_bytes]) {
   std::string id;
   id.resize(id_length);
   auto prefix = prefix_of(kind);
@@ -74,8 +77,28 @@ std::string make_id(id_kind kind, txn_route route) {
   id[3] = hex_digits[route.node & 15];
   id[4] = hex_digits[route.shard >> 4];
   id[5] = hex_digits[route.shard & 15];
-  encode_base32(random, id.data() + 6);
+  encode_base32(value, id.data() + 6);
   return id;
+}
+
+}  // namespace
+
+std::string make_transaction_id(txn_route route, std::int64_t created_unix_ms) {
+  constexpr std::int64_t latest = (std::int64_t{1} << (8 * time_bytes)) - 1;
+  auto ms = static_cast<std::uint64_t>(std::clamp<std::int64_t>(created_unix_ms, 0, latest));
+  std::uint8_t value[value_bytes];
+  for (std::size_t i = time_bytes; i-- > 0;) {
+    value[i] = static_cast<std::uint8_t>(ms & 0xffu);
+    ms >>= 8;
+  }
+  random_bytes(value + time_bytes, sizeof(value) - time_bytes);
+  return id_from(id_kind::transaction, route, value);
+}
+
+std::string make_link_token(txn_route route) {
+  std::uint8_t value[value_bytes];
+  random_bytes(value, sizeof(value));
+  return id_from(id_kind::link_token, route, value);
 }
 
 std::optional<txn_route> parse_id(id_kind kind, std::string_view id) noexcept {

@@ -16,8 +16,8 @@ class RegistryShard : public actor_test {
 
   txn_ticket ticket(std::int64_t ttl_ms = 60'000) {
     txn_ticket t;
-    t.txn = protocols::make_id(protocols::id_kind::transaction, {0, 0});
-    t.token = protocols::make_id(protocols::id_kind::link_token, {0, 0});
+    t.txn = protocols::make_transaction_id({0, 0}, clock_->now_unix_ms());
+    t.token = protocols::make_link_token({0, 0});
     t.merchant = merchant_card{"m-kahawa", "Kahawa", "500100",           "Nairobi",
                                "cafe",     "KES",    "merchant:m-kahawa"};
     t.currency = "KES";
@@ -105,7 +105,7 @@ TEST_F(RegistryShard, RefusesASecondHandset) {
 TEST_F(RegistryShard, UnknownIdsCodesAndTillsAreUnknown) {
   auto t = ticket();
   auto opened = open(t);
-  auto other = protocols::make_id(protocols::id_kind::transaction, {0, 0});
+  auto other = protocols::make_transaction_id({0, 0}, clock_->now_unix_ms());
   EXPECT_EQ(join(protocols::join_by::txn, other, "", handset_a_).result.error,
             protocols::wire_error::unknown_txn);
   EXPECT_EQ(join(protocols::join_by::token, t.txn, "", handset_a_).result.error,
@@ -168,7 +168,7 @@ TEST_F(RegistryShard, CodesAreUniquePerTillAmongLiveTransactions) {
 
 TEST_F(RegistryShard, RefusesATicketRoutedElsewhere) {
   auto t = ticket();
-  t.txn = protocols::make_id(protocols::id_kind::transaction, {0, 7});
+  t.txn = protocols::make_transaction_id({0, 7}, clock_->now_unix_ms());
   EXPECT_FALSE(open(t).result.ok);
 }
 

@@ -54,7 +54,7 @@ const std::string documented_link =
     "http://127.0.0.1:7800/pay/m-kahawa/lk000106qc08xfcmz2p3885jb4d3kt6x";
 
 std::string typical_link() {
-  return "http://127.0.0.1:7800/pay/m-kahawa/" + make_id(id_kind::link_token, {0, 1});
+  return "http://127.0.0.1:7800/pay/m-kahawa/" + make_link_token({0, 1});
 }
 
 // The module grid of a qr_png image, quiet zone included: one sample at each
