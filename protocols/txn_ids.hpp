@@ -24,7 +24,7 @@ enum class id_kind : std::uint8_t {
 // An id is 32 characters: a 2-letter kind prefix ("tx" or "lk"), the node and
 // the shard as two lower-case hex digits each, then a 128-bit value in 26
 // characters of Crockford base32 (lower case, most significant first), e.g.
-// "tx0003" + "001kx3v0c2h7c1r9t6w3y8e2aa". A link token's value is 128 bits
+// "tx0001" + "01m88wmrbm9cy9w7s0mnypx321". A link token's value is 128 bits
 // from libsodium's CSPRNG: it is the bearer secret of a payment link. A
 // transaction id's value is its creation time (milliseconds since the Unix
 // epoch, 48 bits) followed by 80 CSPRNG bits, so ids made later sort later:
@@ -34,12 +34,12 @@ enum class id_kind : std::uint8_t {
 // a live id hopeless, and joins by id are rate-limited and locked out.
 inline constexpr std::size_t id_length = 32;
 
-// REQUIRES: 0 <= created_unix_ms < 2^48 (the year 10889); values outside are clamped.
+// A created_unix_ms outside [0, 2^48) (2^48 ms is in the year 10889) is clamped into it.
 std::string make_transaction_id(txn_route route, std::int64_t created_unix_ms);
 std::string make_link_token(txn_route route);
 
 // The route inside a well-formed id of `kind`; nullopt for anything else
-// (wrong length, prefix, alphabet, or a non-canonical random part).
+// (wrong length, prefix, alphabet, or a value of more than 128 bits).
 std::optional<txn_route> parse_id(id_kind kind, std::string_view id) noexcept;
 
 // Short numeric codes for people to type: six digits whose value modulo
