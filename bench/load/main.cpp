@@ -583,10 +583,12 @@ phase_record echo_phase(const options& o, load_driver& driver, const switch_hand
   window_hooks hooks;
   hooks.opened = [&] {
     if (rec.have_switch) rec.switch_before = sample_process(sw.pid);
+    rec.host_before = sample_host_cpu();
     gen0 = process_cpu_s();
     srv0 = server->thread_cpu_seconds();
   };
   hooks.closed = [&] {
+    rec.host_after = sample_host_cpu();
     if (rec.have_switch) rec.switch_after = sample_process(sw.pid);
     const double srv = server->thread_cpu_seconds() - srv0;
     rec.echo_server_cpu_s = srv;
@@ -612,10 +614,12 @@ phase_record payment_phase(const options& o, load_driver& driver, const switch_h
   std::string ignored;
   hooks.opened = [&] {
     if (rec.have_switch) rec.switch_before = sample_process(sw.pid);
+    rec.host_before = sample_host_cpu();
     gen0 = process_cpu_s();
     rec.metrics_before = read_metrics(metrics, ignored);
   };
   hooks.closed = [&] {
+    rec.host_after = sample_host_cpu();
     rec.metrics_after = read_metrics(metrics, ignored);
     rec.generator_cpu_s = process_cpu_s() - gen0;
     if (rec.have_switch) rec.switch_after = sample_process(sw.pid);

@@ -41,6 +41,34 @@ std::uint64_t count_fds(pid_t pid) {
 
 }  // namespace
 
+host_cpu_sample sample_host_cpu() {
+  host_cpu_sample s;
+  std::ifstream stat("/proc/stat");
+  std::string label;
+  if (!(stat >> label) || label != "cpu") return s;
+  stat >> s.user >> s.nice >> s.system >> s.idle >> s.iowait >> s.irq >> s.softirq >> s.steal;
+  s.ok = static_cast<bool>(stat);
+  return s;
+}
+
+std::optional<host_cpu_shares> host_cpu_between(const host_cpu_sample& before,
+                                                const host_cpu_sample& after) {
+  if (!before.ok || !after.ok) return std::nullopt;
+  const auto d = [](std::uint64_t a, std::uint64_t b) {
+    return b >= a ? static_cast<double>(b - a) : 0.0;
+  };
+  const double user = d(before.user, after.user) + d(before.nice, after.nice);
+  const double system = d(before.system, after.system) + d(before.irq, after.irq);
+  const double softirq = d(before.softirq, after.softirq);
+  const double idle = d(before.idle, after.idle);
+  const double iowait = d(before.iowait, after.iowait);
+  const double steal = d(before.steal, after.steal);
+  const double total = user + system + softirq + idle + iowait + steal;
+  if (total <= 0) return std::nullopt;
+  return host_cpu_shares{(user + system + softirq) / total, softirq / total, idle / total,
+                         iowait / total, steal / total};
+}
+
 proc_sample sample_process(pid_t pid) {
   proc_sample s;
   const std::string base = "/proc/" + std::to_string(pid);

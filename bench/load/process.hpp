@@ -29,6 +29,26 @@ struct proc_sample {
 };
 proc_sample sample_process(pid_t pid);
 
+// The whole machine's CPU time so far (the first line of /proc/stat), in
+// clock ticks: what the neighbours took shows up as steal, an idle CPU as idle.
+struct host_cpu_sample {
+  bool ok = false;
+  std::uint64_t user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0,
+                steal = 0;
+};
+host_cpu_sample sample_host_cpu();
+
+// Shares (0..1) of the CPU time between two samples of one machine.
+struct host_cpu_shares {
+  double busy = 0;     // user + nice + system + irq + softirq
+  double softirq = 0;  // within busy: mostly loopback TCP delivered on the sender's CPU
+  double idle = 0;
+  double iowait = 0;
+  double steal = 0;  // taken by the hypervisor for other guests
+};
+std::optional<host_cpu_shares> host_cpu_between(const host_cpu_sample& before,
+                                                const host_cpu_sample& after);
+
 // The soft RLIMIT_NOFILE of a process (its /proc/<pid>/limits), 0 if unknown.
 std::uint64_t open_file_limit(pid_t pid);
 

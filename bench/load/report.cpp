@@ -280,6 +280,13 @@ json::object phase_json(const phase_record& p) {
                                     0.1);
   }
   o["generator_cpu_s"] = rounded(p.generator_cpu_s);
+  if (auto host = host_cpu_between(p.host_before, p.host_after)) {
+    o["host_cpu_percent"] = json::object{{"busy", rounded(host->busy * 100, 0.1)},
+                                         {"softirq", rounded(host->softirq * 100, 0.1)},
+                                         {"idle", rounded(host->idle * 100, 0.1)},
+                                         {"iowait", rounded(host->iowait * 100, 0.1)},
+                                         {"steal", rounded(host->steal * 100, 0.1)}};
+  }
   json::object spans;
   for (unsigned i = 0; i < span_count; ++i) {
     if (s.spans[i].count() > 0) spans[span_name(static_cast<span_id>(i))] = span_json(s.spans[i]);
@@ -745,6 +752,12 @@ std::string write_reports(const run_record& run, const std::string& out_dir) {
         if (p == nullptr) continue;
         md += "- round " + std::to_string(r.index) + " " + p->kind + ": errors " +
               errors_text(p->stats.errors);
+        if (auto host = host_cpu_between(p->host_before, p->host_after)) {
+          md += "; machine CPU busy " + fmt("%.0f", host->busy * 100) + "% (softirq " +
+                fmt("%.0f", host->softirq * 100) + "%), idle " + fmt("%.0f", host->idle * 100) +
+                "%, iowait " + fmt("%.0f", host->iowait * 100) + "%, stolen " +
+                fmt("%.1f", host->steal * 100) + "%";
+        }
         if (p->kind != "echo") {
           md += "; handset waits " + grouped(static_cast<double>(p->stats.handset_waits)) +
                 "; payer reconnects " + grouped(static_cast<double>(p->stats.payer_reconnects)) +

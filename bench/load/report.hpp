@@ -32,11 +32,12 @@ struct phase_record {
   double offered_per_s = 0;  // open loop: the target rate
   unsigned connections = 0;  // client connections during the phase
   phase_stats stats;
-  bool have_switch = false;      // the switch's /proc readings below are valid
-  proc_sample switch_before;     // at the opening of the measured window
-  proc_sample switch_after;      // at its close
-  double generator_cpu_s = 0;    // bench_load's own CPU in the window (clients only)
-  double echo_server_cpu_s = 0;  // echo: the server thread's CPU in the window
+  bool have_switch = false;                 // the switch's /proc readings below are valid
+  proc_sample switch_before;                // at the opening of the measured window
+  proc_sample switch_after;                 // at its close
+  double generator_cpu_s = 0;               // bench_load's own CPU in the window (clients only)
+  double echo_server_cpu_s = 0;             // echo: the server thread's CPU in the window
+  host_cpu_sample host_before, host_after;  // the whole machine, over the same window
   // The switch's /metrics text at the window's opening and close, when it has one.
   std::string metrics_before, metrics_after;
 
