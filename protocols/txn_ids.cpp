@@ -43,6 +43,22 @@ struct random_buffer {
   ~random_buffer() { sodium_memzero(bytes.data(), bytes.size()); }
 };
 
+constexpr std::size_t time_bytes = 6;  // 48 bits of milliseconds
+
+std::string id_from(id_kind kind, txn_route route, const std::uint8_t (&value)[value_bytes]) {
+  std::string id;
+  id.resize(id_length);
+  auto prefix = prefix_of(kind);
+  id[0] = prefix[0];
+  id[1] = prefix[1];
+  id[2] = hex_digits[route.node >> 4];
+  id[3] = hex_digits[route.node & 15];
+  id[4] = hex_digits[route.shard >> 4];
+  id[5] = hex_digits[route.shard & 15];
+  encode_base32(value, id.data() + 6);
+  return id;
+}
+
 }  // namespace
 
 void random_bytes(void* out, std::size_t size) {
@@ -62,26 +78,6 @@ void random_bytes(void* out, std::size_t size) {
     size -= n;
   }
 }
-
-namespace {
-
-constexpr std::size_t time_bytes = 6;  // 48 bits of milliseconds
-
-std::string id_from(id_kind kind, txn_route route, const std::uint8_t (&value)[value_bytes]) {
-  std::string id;
-  id.resize(id_length);
-  auto prefix = prefix_of(kind);
-  id[0] = prefix[0];
-  id[1] = prefix[1];
-  id[2] = hex_digits[route.node >> 4];
-  id[3] = hex_digits[route.node & 15];
-  id[4] = hex_digits[route.shard >> 4];
-  id[5] = hex_digits[route.shard & 15];
-  encode_base32(value, id.data() + 6);
-  return id;
-}
-
-}  // namespace
 
 std::string make_transaction_id(txn_route route, std::int64_t created_unix_ms) {
   constexpr std::int64_t latest = (std::int64_t{1} << (8 * time_bytes)) - 1;
