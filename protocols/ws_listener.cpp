@@ -894,7 +894,11 @@ void session<Stream>::shutdown() {
     }
     case phase::upgrading:
     case phase::open:
-      if (writing_ || !queue_.empty()) return hard_close(close_reason::closed_by_server);
+      // Frames already queued go out first, then the close frame: a write in
+      // progress may be one whose bytes the peer already has (its completion
+      // not yet run), and cutting the socket mid-frame would hand the peer a
+      // torn frame. A peer that reads nothing is dropped after the grace
+      // period by abort_all().
       return request_close();
     case phase::closing:
     case phase::done:

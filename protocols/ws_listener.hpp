@@ -137,7 +137,8 @@ class ws_listener {
   virtual std::string address() const = 0;
   virtual std::uint16_t port() const = 0;  // the bound port (useful with port 0)
   virtual std::size_t connection_count() const noexcept = 0;
-  // Stops accepting and closes every open connection (each handler gets
+  // Stops accepting and closes every open connection: frames already sent
+  // or queued are written first, then the close frame (each handler gets
   // on_closed(closed_by_server)).
   virtual void stop_all() = 0;
   // After stop_all: tears down the connections still open without waiting

@@ -437,6 +437,36 @@ TEST_F(WsListener, StopAllClosesEveryConnection) {
   EXPECT_EQ(late.error(), client_error::connect_failed);
 }
 
+TEST_F(WsListener, StopAllWritesTheFramesAlreadyQueuedBeforeTheCloseFrame) {
+  // More than the loopback socket buffers hold, so writes are still under
+  // way when stop_all runs: they must reach the peer whole, then the close.
+  constexpr std::size_t frames = 256;
+  const std::string payload(64 * 1024, 'x');
+  hook_ = [&](ws_connection& conn, const std::string& frame) {
+    if (frame != "burst") return;
+    for (std::size_t i = 0; i < frames; ++i) conn.send_text(std::to_string(i) + payload);
+  };
+  listener_options options;
+  options.max_queued_bytes = 2 * frames * payload.size();
+  start(options, /*echo=*/false);
+  auto c = connect();
+  ASSERT_TRUE(c);
+  ASSERT_TRUE(c->send_text("burst"));
+  auto h = handler(0);
+  ASSERT_TRUE(h && h->wait_texts(1));  // the hook has queued every frame
+  listener_->stop_all();
+  for (std::size_t i = 0; i < frames; ++i) {
+    auto frame = c->receive_text(5s);
+    ASSERT_TRUE(frame) << "frame " << i << ": " << to_string(frame.error());
+    EXPECT_EQ(*frame, std::to_string(i) + payload) << "frame " << i;
+  }
+  EXPECT_EQ(c->receive_text(2s).error(), client_error::closed);
+  EXPECT_EQ(c->close_code(), 1000);
+  ASSERT_TRUE(h->wait_closed());
+  EXPECT_EQ(h->closed_reason(), close_reason::closed_by_server);
+  EXPECT_TRUE(wait_count(0));
+}
+
 TEST_F(WsListener, AbortAllDropsConnectionsWhosePeerNeverAnswersTheClose) {
   start();
   auto silent = connect();  // never reads: stop_all's close frame goes unanswered
