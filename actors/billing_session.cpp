@@ -534,35 +534,101 @@ void on_cancel(self_ptr self, const request_meta& req, const protocols::cancel_m
   io(self).reply(req, protocols::encode_cancelled(req.ref, m.txn, "merchant", reason));
 }
 
-void on_status(self_ptr self, const request_meta& req, const protocols::status_msg& m) {
+// Whether a payment in a ledger partition credited this merchant: its own
+// account on a single node, its clearing account of that partition in a
+// cluster (docs/cluster.md).
+bool credits_this_merchant(self_ptr self, const payment_record& p) {
+  const auto& merchant = self->state.merchant;
+  return p.credit_account == merchant.account_id || p.credit_account == "clearing:" + merchant.id;
+}
+
+void reply_settled_status(self_ptr self, const request_meta& req, const std::string& txn,
+                          const payment_record& p) {
   protocols::status_view v;
-  v.txn = m.txn;
+  v.txn = txn;
+  v.state = "settled";
+  v.amount = protocols::money_field{p.amount_minor, p.currency};
+  v.settlement = protocols::settlement_view{txn,
+                                            self->state.card.id,
+                                            self->state.card.name,
+                                            {p.amount_minor, p.currency},
+                                            p.sequence,
+                                            p.settled_unix_ms,
+                                            p.memo};
+  sign_settlement(*self->state.ctx, *v.settlement, p.debit_account);
+  io(self).reply(req, protocols::encode_status(req.ref, v));
+}
+
+// A transaction not (or no longer) on this connection: a settlement is in the
+// ledger for good, so a terminal that reconnects, to any node, can still
+// learn the outcome. In a cluster the payment is in the payer's partition,
+// which the id does not name, so every node's ledger is asked; when one that
+// may hold it is down or silent, the answer says so instead of unknown_txn.
+void status_from_ledgers(self_ptr self, const request_meta& req, const std::string& txn) {
+  const auto& ctx = *self->state.ctx;
+  struct search {
+    std::size_t waiting = 0;
+    std::vector<std::uint8_t> unanswered;
+    bool answered = false;
+  };
+  auto s = std::make_shared<search>();
+  std::vector<std::pair<std::uint8_t, ledger_actor>> ask;
+  if (!ctx.cluster) {
+    ask.emplace_back(ctx.node_id, ctx.ledger);
+  } else {
+    for (const auto node : ctx.cluster->nodes()) {
+      if (node == ctx.node_id) {
+        ask.emplace_back(node, ctx.ledger);
+      } else if (auto peer = ctx.cluster->ledger(node)) {
+        ask.emplace_back(node, *peer);
+      } else {
+        s->unanswered.push_back(node);
+      }
+    }
+  }
+  s->waiting = ask.size();
+  const auto none_found = [=] {
+    if (s->unanswered.empty()) {
+      return io(self).error(req, wire_error::unknown_txn,
+                            "no live transaction and no settlement of this merchant has id " + txn,
+                            txn);
+    }
+    std::string nodes;
+    for (const auto n : s->unanswered) nodes += (nodes.empty() ? "" : ", ") + std::to_string(n);
+    io(self).error(req, wire_error::node_unavailable,
+                   "no settlement " + txn + " was found on the nodes that answered; node(s) " +
+                       nodes + " did not, and the payment may have settled there: ask again later",
+                   txn);
+  };
+  for (const auto& [node, ledger] : ask) {
+    self->request(ledger, request_timeout(self, ledger), find_atom::value, txn)
+        .then(
+            [=](payment_record& found) {
+              if (s->answered) return;
+              if (found.found && credits_this_merchant(self, found)) {
+                s->answered = true;
+                return reply_settled_status(self, req, txn, found);
+              }
+              if (--s->waiting == 0) none_found();
+            },
+            [=, node = node](caf::error&) {
+              if (s->answered) return;
+              s->unanswered.push_back(node);
+              if (--s->waiting == 0) none_found();
+            });
+  }
+}
+
+void on_status(self_ptr self, const request_meta& req, const protocols::status_msg& m) {
   if (auto* t = find_txn(self, m.txn); t && t->state != txn_state::opening) {
+    protocols::status_view v;
+    v.txn = m.txn;
     v.state = std::string(to_string(t->state));
     if (t->amount_minor > 0) v.amount = protocols::money_field{t->amount_minor, t->currency};
     if (t->state == txn_state::settled) v.settlement = settlement_of(self, *t);
     return io(self).reply(req, protocols::encode_status(req.ref, v));
   }
-  // Not (or no longer) on this connection: a settlement is in the ledger for
-  // good, so a terminal that reconnects can still learn the outcome.
-  auto entry = self->state.ctx->ledger_reads->find_entry(m.txn);
-  if (entry && entry->posting.kind == storage::entry_kind::payment &&
-      entry->posting.credit_account == self->state.merchant.account_id) {
-    const auto& p = entry->posting;
-    v.state = "settled";
-    v.amount = protocols::money_field{p.amount_minor, p.currency};
-    v.settlement = protocols::settlement_view{m.txn,
-                                              self->state.card.id,
-                                              self->state.card.name,
-                                              {p.amount_minor, p.currency},
-                                              entry->sequence,
-                                              p.time_unix_ms,
-                                              p.memo};
-    sign_settlement(*self->state.ctx, *v.settlement, p.debit_account);
-    return io(self).reply(req, protocols::encode_status(req.ref, v));
-  }
-  io(self).error(req, wire_error::unknown_txn,
-                 "no live transaction and no settlement of this merchant has id " + m.txn, m.txn);
+  status_from_ledgers(self, req, m.txn);
 }
 
 // Refunds are new balanced entries tied to the payment (never more than was
@@ -678,6 +744,7 @@ void settle(self_ptr self, billing_txn& t) {
       sign_settlement(*self->state.ctx, signed_view, t->payer.account_id);
       outcome.payer_ref = std::move(signed_view.payer_ref);
       outcome.signature = std::move(signed_view.signature);
+      outcome.key_id = std::move(signed_view.key_id);
     }
     t->outcome = outcome;
     for (auto& promise : t->confirmations) promise.deliver(outcome);

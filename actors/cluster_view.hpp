@@ -41,7 +41,8 @@ class cluster_map {
   void up(node_card card);
   void down(std::uint8_t node);
   bool is_up(std::uint8_t node) const;
-  bool is_member(std::uint8_t node) const;  // configured, up or not
+  bool is_member(std::uint8_t node) const;                           // configured, up or not
+  const std::vector<std::uint8_t>& nodes() const { return nodes_; }  // sorted, self included
   // A peer's registry shard (a remote proxy); nullopt when the node is not up
   // or has no such shard.
   std::optional<registry_shard_actor> registry(std::uint8_t node, std::uint8_t shard) const;

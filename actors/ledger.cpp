@@ -221,6 +221,24 @@ ledger_actor::behavior_type ledger(self_ptr self, ledger_config config) {
         if (self->state.flush_queued) return;
         make_unsynced_durable(self);
       },
+      [=](find_atom, const std::string& txn) {
+        // A commit not yet flushed is visible to readers; flushing first means
+        // a status query never reports a payment that a power cut could undo.
+        make_unsynced_durable(self);
+        payment_record out;
+        auto entry = self->state.config.store->find_entry(txn);
+        if (!entry || entry->posting.kind != storage::entry_kind::payment) return out;
+        const auto& p = entry->posting;
+        out.found = true;
+        out.debit_account = p.debit_account;
+        out.credit_account = p.credit_account;
+        out.amount_minor = p.amount_minor;
+        out.currency = p.currency;
+        out.sequence = entry->sequence;
+        out.settled_unix_ms = p.time_unix_ms;
+        out.memo = p.memo;
+        return out;
+      },
       [=](stats_atom) { return self->state.stats; },
   };
 }

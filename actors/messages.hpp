@@ -107,13 +107,34 @@ struct settlement_outcome {
   bool duplicate = false;   // the txn had settled before; this is that settlement
   std::string payer_ref{};  // set by the billing session with the receipt's signature
   std::string signature{};  // of the receipt's canonical text (protocols/receipt_signature.hpp)
+  std::string key_id{};     // the signer's: in a cluster, the billing session's node
   friend bool operator==(const settlement_outcome&, const settlement_outcome&) = default;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, settlement_outcome& x) {
   return f(caf::meta::type_name("settlement_outcome"), x.ok, x.error, x.message, x.sequence,
-           x.settled_unix_ms, x.duplicate, x.payer_ref, x.signature);
+           x.settled_unix_ms, x.duplicate, x.payer_ref, x.signature, x.key_id);
+}
+
+// A payment found in one ledger partition by its transaction id, for status
+// queries: only entries already durable are reported.
+struct payment_record {
+  bool found = false;
+  std::string debit_account;
+  std::string credit_account;
+  std::int64_t amount_minor = 0;
+  std::string currency;
+  std::uint64_t sequence = 0;
+  std::int64_t settled_unix_ms = 0;
+  std::string memo;
+  friend bool operator==(const payment_record&, const payment_record&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, payment_record& x) {
+  return f(caf::meta::type_name("payment_record"), x.found, x.debit_account, x.credit_account,
+           x.amount_minor, x.currency, x.sequence, x.settled_unix_ms, x.memo);
 }
 
 // A yes/no answer between actors that carries the reason on "no".
@@ -339,6 +360,7 @@ using left_atom = caf::atom_constant<caf::atom("left")>;            // handset -
 using offer_atom = caf::atom_constant<caf::atom("offer")>;          // billing -> handset
 using ended_atom = caf::atom_constant<caf::atom("ended")>;          // billing -> handset
 using settle_atom = caf::atom_constant<caf::atom("settle")>;        // billing -> ledger
+using find_atom = caf::atom_constant<caf::atom("find")>;            // billing -> ledger: status
 using flush_atom = caf::atom_constant<caf::atom("flush")>;          // ledger -> itself
 using durable_atom = caf::atom_constant<caf::atom("durable")>;      // ledger -> itself
 using stats_atom = caf::atom_constant<caf::atom("stats")>;          // anyone -> shard, ledger

@@ -346,8 +346,7 @@ void on_order(self_ptr self, const request_meta& req, const protocols::order_msg
           });
 }
 
-protocols::settlement_view receipt_of(const switch_context& ctx, const handset_txn& t,
-                                      const settlement_outcome& outcome) {
+protocols::settlement_view receipt_of(const handset_txn& t, const settlement_outcome& outcome) {
   protocols::settlement_view v{t.txn,
                                t.merchant.id,
                                t.merchant.name,
@@ -355,10 +354,11 @@ protocols::settlement_view receipt_of(const switch_context& ctx, const handset_t
                                outcome.sequence,
                                outcome.settled_unix_ms,
                                {}};
-  // Signed by the billing session (the same signature the merchant got).
+  // Signed by the billing session (the same signature the merchant got), with
+  // its node's key: in a cluster that need not be this node's.
   v.payer_ref = outcome.payer_ref;
   v.signature = outcome.signature;
-  if (ctx.receipts) v.key_id = ctx.receipts->key_id();
+  v.key_id = outcome.key_id;
   return v;
 }
 
@@ -386,9 +386,9 @@ void confirm_with_billing(self_ptr self, const request_meta& req, const std::str
             auto& st = self->state;
             const auto& [req, txn, confirming] = *w;
             if (outcome.ok) {
-              io(self).reply(req, protocols::encode_receipt(
-                                      req.ref, receipt_of(*self->state.ctx, confirming, outcome),
-                                      st.payer ? st.payer->display_name : ""));
+              io(self).reply(req,
+                             protocols::encode_receipt(req.ref, receipt_of(confirming, outcome),
+                                                       st.payer ? st.payer->display_name : ""));
               st.last_settled_txn = txn;
               st.last_outcome = std::move(outcome);
               if (current_for(self, txn)) st.current.reset();

@@ -240,6 +240,32 @@ TEST_F(Cluster, FlowAWithTerminalAndHandsetOnDifferentNodes) {
   EXPECT_EQ(txn.substr(0, 4), "tx00");
   auto receipt = pay(b, h, txn, 15000);
   EXPECT_EQ(str(receipt, "txn"), txn);
+  // The billing session's node signed the receipt, and the handset's node
+  // passes on its key id with its signature (paysync verify checks them).
+  const std::regex banner_key("receipts signed with +\\S+ \\(key_id ([^)]+)\\)");
+  std::smatch key;
+  const auto banner = node(0).output();
+  ASSERT_TRUE(std::regex_search(banner, key, banner_key)) << banner;
+  EXPECT_EQ(str(receipt, "key_id"), key[1].str());
+  // The settlement is in the payer's partition, yet a terminal of the
+  // merchant on any node can learn the outcome after a reconnect.
+  for (int i = 0; i < nodes; ++i) {
+    auto again = billing(i, "t-kahawa-02");
+    auto status = call(again, {{"type", "status"}, {"txn", txn}}, "status");
+    EXPECT_EQ(str(status, "state"), "settled") << "asked on node " << i;
+    EXPECT_EQ(status.at("amount").as_int64(), 15000) << json::serialize(status);
+    const auto& settlement = status.at("settlement").as_object();
+    EXPECT_EQ(settlement.at("sequence"), receipt.at("sequence")) << json::serialize(status);
+    EXPECT_EQ(str(settlement, "settled_at"), str(receipt, "settled_at"));
+    // Each node signs with its own key; the node that signed the receipt
+    // signs the same facts again.
+    if (str(settlement, "key_id") == str(receipt, "key_id")) {
+      EXPECT_EQ(str(settlement, "signature"), str(receipt, "signature"))
+          << "node " << i << "\n"
+          << json::serialize(status) << "\n"
+          << json::serialize(receipt);
+    }
+  }
 }
 
 // Flow B: the payer on node 2 names a till whose terminal is on node 1.
@@ -292,6 +318,10 @@ TEST_F(Cluster, KilledNodeFailsItsTransactionsAndRejoinsWithItsLedger) {
   auto h1 = handset(1);
   auto settled_txn = synchronize(b0, h1);
   pay(b0, h1, settled_txn, 5000);
+  // And one settled in node 0's partition (254700000002's wallet lives there).
+  auto h1p = handset(1, "254700000002");
+  auto in_partition_0 = synchronize(b0, h1p);
+  pay(b0, h1p, in_partition_0, 1500);
   // One in flight on node 0 (handset on node 1), one on node 1 whose handset
   // is on node 0.
   auto in_flight = synchronize(b0, h1);
@@ -312,6 +342,13 @@ TEST_F(Cluster, KilledNodeFailsItsTransactionsAndRejoinsWithItsLedger) {
   auto h2 = handset(2, "254700000003");
   auto refused = call(h2, {{"type", "join"}, {"txn", in_flight}}, "error");
   EXPECT_EQ(str(refused, "code"), "node_unavailable");
+  // Whether a payment of node 0's partition settled cannot be known while it
+  // is down, and the terminal is told so rather than "unknown".
+  {
+    auto asking = billing(2, "t-kahawa-02");
+    auto unknown = call(asking, {{"type", "status"}, {"txn", in_partition_0}}, "error");
+    EXPECT_EQ(str(unknown, "code"), "node_unavailable") << json::serialize(unknown);
+  }
 
   // The survivors still serve each other: a payer whose ledger partition is
   // on a survivor (u-1003 lives on node 2; docs/cluster.md, partitions)...
@@ -334,6 +371,10 @@ TEST_F(Cluster, KilledNodeFailsItsTransactionsAndRejoinsWithItsLedger) {
   auto b0b = billing(0);
   // The payment settled before the kill is in the ledger exactly once.
   EXPECT_EQ(holders_of(settled_txn), 1);
+  auto asking = billing(2, "t-kahawa-02");
+  auto status = call(asking, {{"type", "status"}, {"txn", in_partition_0}}, "status");
+  EXPECT_EQ(str(status, "state"), "settled") << json::serialize(status);
+  EXPECT_EQ(status.at("amount").as_int64(), 1500);
   auto h2b = handset(2, "254700000002");
   auto again = synchronize(b0b, h2b);
   pay(b0b, h2b, again, 2500);
