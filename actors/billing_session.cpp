@@ -537,13 +537,13 @@ void on_cancel(self_ptr self, const request_meta& req, const protocols::cancel_m
 // Whether a payment in a ledger partition credited this merchant: its own
 // account on a single node, its clearing account of that partition in a
 // cluster (docs/cluster.md).
-bool credits_this_merchant(self_ptr self, const payment_record& p) {
+bool credits_this_merchant(self_ptr self, const ledger_record& p) {
   const auto& merchant = self->state.merchant;
   return p.credit_account == merchant.account_id || p.credit_account == "clearing:" + merchant.id;
 }
 
 void reply_settled_status(self_ptr self, const request_meta& req, const std::string& txn,
-                          const payment_record& p) {
+                          const ledger_record& p) {
   protocols::status_view v;
   v.txn = txn;
   v.state = "settled";
@@ -603,7 +603,7 @@ void status_from_ledgers(self_ptr self, const request_meta& req, const std::stri
   for (const auto& [node, ledger] : ask) {
     self->request(ledger, request_timeout(self, ledger), find_atom::value, txn)
         .then(
-            [=](payment_record& found) {
+            [=](ledger_record& found) {
               if (s->answered) return;
               if (found.found && credits_this_merchant(self, found)) {
                 s->answered = true;

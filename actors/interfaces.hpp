@@ -234,11 +234,13 @@ typename Inspector::result_type inspect(Inspector& f, ledger_stats& x) {
 
 // Settles in LMDB with group commit; answers only after the commit is durable.
 // find: the durable payment with this transaction id, if this partition has it.
-using ledger_actor =
-    caf::typed_actor<caf::replies_to<settle_atom, settlement_order>::with<settlement_outcome>,
-                     caf::replies_to<find_atom, std::string>::with<payment_record>,
-                     caf::reacts_to<flush_atom>, caf::reacts_to<durable_atom>,
-                     caf::replies_to<stats_atom>::with<ledger_stats>>;
+// history: account, before (0 = newest), limit -> its payments and refunds.
+using ledger_actor = caf::typed_actor<
+    caf::replies_to<settle_atom, settlement_order>::with<settlement_outcome>,
+    caf::replies_to<find_atom, std::string>::with<ledger_record>,
+    caf::replies_to<history_atom, std::string, std::uint64_t, std::uint32_t>::with<history_page>,
+    caf::reacts_to<flush_atom>, caf::reacts_to<durable_atom>,
+    caf::replies_to<stats_atom>::with<ledger_stats>>;
 
 // Closes this node's settlement window (nets its clearing accounts) and
 // books the netted receivables of merchants homed here (docs/cluster.md).
@@ -320,5 +322,6 @@ CAF_ADD_TYPE_ID(paysync, (paysync::actors::netting_transfer))
 CAF_ADD_TYPE_ID(paysync, (paysync::actors::window_line))
 CAF_ADD_TYPE_ID(paysync, (paysync::actors::window_report))
 CAF_ADD_TYPE_ID(paysync, (paysync::actors::settlement_window_actor))
-CAF_ADD_TYPE_ID(paysync, (paysync::actors::payment_record))
+CAF_ADD_TYPE_ID(paysync, (paysync::actors::ledger_record))
+CAF_ADD_TYPE_ID(paysync, (paysync::actors::history_page))
 CAF_END_TYPE_ID_BLOCK(paysync)

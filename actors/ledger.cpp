@@ -107,6 +107,52 @@ void make_unsynced_durable(self_ptr self) {
   answer_unsynced(self);
 }
 
+ledger_record record_of(const storage::journal_entry& e) {
+  const auto& p = e.posting;
+  ledger_record out;
+  out.found = true;
+  out.settlement_id = p.settlement_id;
+  out.kind = p.kind == storage::entry_kind::refund ? posting_kind::refund : posting_kind::payment;
+  out.original_id = p.original_id;
+  out.debit_account = p.debit_account;
+  out.credit_account = p.credit_account;
+  out.amount_minor = p.amount_minor;
+  out.currency = p.currency;
+  out.sequence = e.sequence;
+  out.settled_unix_ms = p.time_unix_ms;
+  out.memo = p.memo;
+  return out;
+}
+
+// Claim 14: an account's payments and refunds, newest first. Top-ups are no
+// purchases: they are skipped, and pages are read until `limit` entries are
+// found or the journal of the account ends.
+history_page history_of(const storage::ledger_store& store, const std::string& account,
+                        std::uint64_t before, std::uint32_t limit) {
+  history_page out;
+  bool exhausted = false;
+  while (out.entries.size() < limit && !exhausted) {
+    auto page = store.history(account, before, limit);
+    if (!page) {
+      out.ok = false;
+      return out;
+    }
+    exhausted = page->size() < limit;
+    for (const auto& e : *page) {
+      before = e.sequence;
+      if (e.posting.kind != storage::entry_kind::payment &&
+          e.posting.kind != storage::entry_kind::refund) {
+        continue;
+      }
+      out.entries.push_back(record_of(e));
+      if (out.entries.size() == limit) break;
+    }
+  }
+  // A full page may be followed by more: the next page starts below its last entry.
+  if (out.entries.size() == limit) out.next_before = out.entries.back().sequence;
+  return out;
+}
+
 void flush(self_ptr self) {
   auto& st = self->state;
   st.flush_queued = false;
@@ -225,19 +271,13 @@ ledger_actor::behavior_type ledger(self_ptr self, ledger_config config) {
         // A commit not yet flushed is visible to readers; flushing first means
         // a status query never reports a payment that a power cut could undo.
         make_unsynced_durable(self);
-        payment_record out;
         auto entry = self->state.config.store->find_entry(txn);
-        if (!entry || entry->posting.kind != storage::entry_kind::payment) return out;
-        const auto& p = entry->posting;
-        out.found = true;
-        out.debit_account = p.debit_account;
-        out.credit_account = p.credit_account;
-        out.amount_minor = p.amount_minor;
-        out.currency = p.currency;
-        out.sequence = entry->sequence;
-        out.settled_unix_ms = p.time_unix_ms;
-        out.memo = p.memo;
-        return out;
+        if (!entry || entry->posting.kind != storage::entry_kind::payment) return ledger_record{};
+        return record_of(*entry);
+      },
+      [=](history_atom, const std::string& account, std::uint64_t before, std::uint32_t limit) {
+        make_unsynced_durable(self);
+        return history_of(*self->state.config.store, account, before, limit);
       },
       [=](stats_atom) { return self->state.stats; },
   };

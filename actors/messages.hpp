@@ -117,10 +117,13 @@ typename Inspector::result_type inspect(Inspector& f, settlement_outcome& x) {
            x.settled_unix_ms, x.duplicate, x.payer_ref, x.signature, x.key_id);
 }
 
-// A payment found in one ledger partition by its transaction id, for status
-// queries: only entries already durable are reported.
-struct payment_record {
+// A payment or refund read from one ledger partition (status, history): only
+// entries already durable are reported.
+struct ledger_record {
   bool found = false;
+  std::string settlement_id;  // the payment's txn id, or the refund's id
+  posting_kind kind = posting_kind::payment;
+  std::string original_id;  // refunds: the payment refunded
   std::string debit_account;
   std::string credit_account;
   std::int64_t amount_minor = 0;
@@ -128,13 +131,28 @@ struct payment_record {
   std::uint64_t sequence = 0;
   std::int64_t settled_unix_ms = 0;
   std::string memo;
-  friend bool operator==(const payment_record&, const payment_record&) = default;
+  friend bool operator==(const ledger_record&, const ledger_record&) = default;
 };
 
 template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, payment_record& x) {
-  return f(caf::meta::type_name("payment_record"), x.found, x.debit_account, x.credit_account,
-           x.amount_minor, x.currency, x.sequence, x.settled_unix_ms, x.memo);
+typename Inspector::result_type inspect(Inspector& f, ledger_record& x) {
+  return f(caf::meta::type_name("ledger_record"), x.found, x.settlement_id, x.kind, x.original_id,
+           x.debit_account, x.credit_account, x.amount_minor, x.currency, x.sequence,
+           x.settled_unix_ms, x.memo);
+}
+
+// One page of an account's payments and refunds, newest first; next_before
+// is set when more may follow.
+struct history_page {
+  std::vector<ledger_record> entries;
+  std::uint64_t next_before = 0;
+  bool ok = true;  // false: the partition could not read its ledger
+  friend bool operator==(const history_page&, const history_page&) = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, history_page& x) {
+  return f(caf::meta::type_name("history_page"), x.entries, x.next_before, x.ok);
 }
 
 // A yes/no answer between actors that carries the reason on "no".
@@ -361,6 +379,7 @@ using offer_atom = caf::atom_constant<caf::atom("offer")>;          // billing -
 using ended_atom = caf::atom_constant<caf::atom("ended")>;          // billing -> handset
 using settle_atom = caf::atom_constant<caf::atom("settle")>;        // billing -> ledger
 using find_atom = caf::atom_constant<caf::atom("find")>;            // billing -> ledger: status
+using history_atom = caf::atom_constant<caf::atom("history")>;      // handset -> ledger
 using flush_atom = caf::atom_constant<caf::atom("flush")>;          // ledger -> itself
 using durable_atom = caf::atom_constant<caf::atom("durable")>;      // ledger -> itself
 using stats_atom = caf::atom_constant<caf::atom("stats")>;          // anyone -> shard, ledger

@@ -671,43 +671,63 @@ void on_cancel(self_ptr self, const request_meta& req, const protocols::cancel_m
   io(self).reply(req, protocols::encode_cancelled(req.ref, m.txn, "payer", reason));
 }
 
-// Claim 14: the payer's purchases and refunds, newest first, from the ledger.
+// The merchant a payment credited or a refund debited: its own account on a
+// single node, its clearing account of the payer's partition in a cluster.
+std::string merchant_of_account(const std::string& account) {
+  for (std::string_view prefix : {"merchant:", "clearing:"}) {
+    if (account.compare(0, prefix.size(), prefix) == 0) return account.substr(prefix.size());
+  }
+  return account;
+}
+
+// Claim 14: the payer's purchases and refunds, newest first, from the ledger
+// of the payer's partition (this node's, or in a cluster the account's home
+// node, docs/cluster.md).
 void on_history(self_ptr self, const request_meta& req, const protocols::history_msg& m) {
-  auto& st = self->state;
   auto payer = identify_payer(self, req);
   if (!payer) return;
-  std::vector<protocols::history_entry_view> entries;
-  std::uint64_t before = m.before;
-  bool exhausted = false;
-  while (entries.size() < m.limit && !exhausted) {
-    auto page = st.ctx->ledger_reads->history(payer->account_id, before, m.limit);
-    if (!page) return io(self).error(req, wire_error::internal, "the ledger is unavailable");
-    exhausted = page->size() < m.limit;
-    for (const auto& e : *page) {
-      before = e.sequence;
-      const auto& p = e.posting;
-      const bool payment = p.kind == storage::entry_kind::payment;
-      if (!payment && p.kind != storage::entry_kind::refund) continue;  // top-ups are no purchases
-      const auto& merchant_account = payment ? p.credit_account : p.debit_account;
-      constexpr std::string_view prefix = "merchant:";
-      std::string merchant_id = merchant_account.substr(0, prefix.size()) == prefix
-                                    ? merchant_account.substr(prefix.size())
-                                    : merchant_account;
-      auto merchant = st.ctx->directory->find_merchant(merchant_id);
-      entries.push_back({payment ? p.settlement_id : p.original_id,
-                         payment ? "payment" : "refund",
-                         payment ? "debit" : "credit",
-                         e.sequence,
-                         merchant_id,
-                         merchant ? merchant->name : std::string(),
-                         {p.amount_minor, p.currency},
-                         p.time_unix_ms});
-      if (entries.size() == m.limit) break;
+  const auto& ctx = *self->state.ctx;
+  auto ledger = ctx.ledger;
+  if (ctx.cluster) {
+    const auto home = ctx.cluster->home_of(payer->account_id);
+    if (home != ctx.node_id) {
+      auto peer = ctx.cluster->ledger(home);
+      if (!peer) {
+        return io(self).error(req, wire_error::node_unavailable,
+                              "the node that keeps your wallet's ledger (" + std::to_string(home) +
+                                  ") is down: ask again later");
+      }
+      ledger = *peer;
     }
   }
-  // A full page may be followed by more: the next page starts below its last entry.
-  const std::uint64_t next = entries.size() == m.limit ? entries.back().sequence : 0;
-  io(self).reply(req, protocols::encode_history(req.ref, entries, next));
+  self->request(ledger, request_timeout(self, ledger), history_atom::value, payer->account_id,
+                m.before, static_cast<std::uint32_t>(m.limit))
+      .then(
+          [=](history_page& page) {
+            if (!page.ok)
+              return io(self).error(req, wire_error::internal, "the ledger is unavailable");
+            std::vector<protocols::history_entry_view> entries;
+            entries.reserve(page.entries.size());
+            for (const auto& r : page.entries) {
+              const bool payment = r.kind == posting_kind::payment;
+              auto merchant_id = merchant_of_account(payment ? r.credit_account : r.debit_account);
+              auto merchant = self->state.ctx->directory->find_merchant(merchant_id);
+              entries.push_back({payment ? r.settlement_id : r.original_id,
+                                 payment ? "payment" : "refund",
+                                 payment ? "debit" : "credit",
+                                 r.sequence,
+                                 std::move(merchant_id),
+                                 merchant ? merchant->name : std::string(),
+                                 {r.amount_minor, r.currency},
+                                 r.settled_unix_ms});
+            }
+            io(self).reply(req, protocols::encode_history(req.ref, entries, page.next_before));
+          },
+          [=](caf::error&) {
+            io(self).error(req, wire_error::node_unavailable,
+                           "the node that keeps your wallet's ledger did not answer: ask again "
+                           "later");
+          });
 }
 
 void on_frame(self_ptr self, const std::string& frame) {

@@ -247,6 +247,17 @@ TEST_F(Cluster, FlowAWithTerminalAndHandsetOnDifferentNodes) {
   const auto banner = node(0).output();
   ASSERT_TRUE(std::regex_search(banner, key, banner_key)) << banner;
   EXPECT_EQ(str(receipt, "key_id"), key[1].str());
+  // The payer (user:u-1001, whose wallet lives on node 0) sees the purchase
+  // in its history from its handset on node 1.
+  auto history = call(h, {{"type", "history"}}, "history");
+  const auto& entries = history.at("entries").as_array();
+  ASSERT_FALSE(entries.empty()) << json::serialize(history);
+  const auto& newest = entries.front().as_object();
+  EXPECT_EQ(str(newest, "txn"), txn);
+  EXPECT_EQ(str(newest, "kind"), "payment");
+  EXPECT_EQ(newest.at("amount").as_int64(), 15000);
+  EXPECT_EQ(str(newest.at("merchant").as_object(), "id"), "m-kahawa");
+  EXPECT_EQ(str(newest.at("merchant").as_object(), "name"), "Kahawa Coffee House");
   // The settlement is in the payer's partition, yet a terminal of the
   // merchant on any node can learn the outcome after a reconnect.
   for (int i = 0; i < nodes; ++i) {
@@ -364,6 +375,9 @@ TEST_F(Cluster, KilledNodeFailsItsTransactionsAndRejoinsWithItsLedger) {
   auto down =
       call(h1c, {{"type", "confirm_amount"}, {"txn", unpayable}, {"amount", 1000}}, "failed");
   EXPECT_EQ(str(down, "code"), "node_unavailable") << json::serialize(down);
+  // Nor can that payer read its history while its wallet's node is down.
+  auto no_history = call(h1c, {{"type", "history"}}, "error");
+  EXPECT_EQ(str(no_history, "code"), "node_unavailable") << json::serialize(no_history);
 
   // Node 0 comes back on the same data and cluster port.
   start_node(0);
