@@ -42,6 +42,8 @@ rm -rf "$reports"
 mkdir -p "$reports"
 export ASAN_OPTIONS="log_path=$reports/asan:detect_leaks=1:strict_string_checks=1:check_initialization_order=1"
 export UBSAN_OPTIONS="log_path=$reports/ubsan:print_stacktrace=1:halt_on_error=1"
+# Leaks inside CAF 0.17's middleman at shutdown (see the file).
+export LSAN_OPTIONS="suppressions=$root/tests/lsan-suppressions.txt:print_suppressions=0"
 
 # Left out: a test that exhausts the process's file descriptors on purpose.
 # UBSan's vptr check probes memory through a pipe, which then cannot be made,
