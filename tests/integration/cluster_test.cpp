@@ -241,7 +241,7 @@ TEST_F(Cluster, FlowAWithTerminalAndHandsetOnDifferentNodes) {
   auto receipt = pay(b, h, txn, 15000);
   EXPECT_EQ(str(receipt, "txn"), txn);
   // The billing session's node signed the receipt, and the handset's node
-  // passes on its key id with its signature (paysync verify checks them).
+  // passes on that key id with its signature (paysync verify-receipt checks both).
   const std::regex banner_key("receipts signed with +\\S+ \\(key_id ([^)]+)\\)");
   std::smatch key;
   const auto banner = node(0).output();
