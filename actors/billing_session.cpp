@@ -569,6 +569,7 @@ void status_from_ledgers(self_ptr self, const request_meta& req, const std::stri
   struct search {
     std::size_t waiting = 0;
     std::vector<std::uint8_t> unanswered;
+    std::string disk_failure;  // a ledger that answered it cannot tell
     bool answered = false;
   };
   auto s = std::make_shared<search>();
@@ -588,6 +589,10 @@ void status_from_ledgers(self_ptr self, const request_meta& req, const std::stri
   }
   s->waiting = ask.size();
   const auto none_found = [=] {
+    if (!s->disk_failure.empty()) {
+      return io(self).error(req, wire_error::internal,
+                            "no settlement " + txn + " can be confirmed: " + s->disk_failure, txn);
+    }
     if (s->unanswered.empty()) {
       return io(self).error(req, wire_error::unknown_txn,
                             "no live transaction and no settlement of this merchant has id " + txn,
@@ -603,11 +608,16 @@ void status_from_ledgers(self_ptr self, const request_meta& req, const std::stri
   for (const auto& [node, ledger] : ask) {
     self->request(ledger, request_timeout(self, ledger), find_atom::value, txn)
         .then(
-            [=](ledger_record& found) {
+            [=, node = node](ledger_record& found) {
               if (s->answered) return;
               if (found.found && credits_this_merchant(self, found)) {
                 s->answered = true;
                 return reply_settled_status(self, req, txn, found);
+              }
+              if (!found.unavailable.empty()) {
+                s->disk_failure = self->state.ctx->cluster
+                                      ? "node " + std::to_string(node) + ": " + found.unavailable
+                                      : found.unavailable;
               }
               if (--s->waiting == 0) none_found();
             },

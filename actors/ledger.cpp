@@ -77,6 +77,24 @@ void ensure_cluster_accounts(self_ptr self, const settlement_order& order) {
   }
 }
 
+// A flush the disk refused leaves every commit since the last good flush in
+// doubt, visible as they are: Linux may drop the dirty pages it failed to
+// write, and a later flush that succeeds does not write them again. So from
+// then on the ledger vouches for nothing: no settlement is taken, and `find`
+// and `history` answer that the ledger cannot tell, instead of reporting as
+// settled a payment that a power cut could undo. It lasts until the switch is
+// restarted (by then an operator has looked at the disk).
+void fail_stop(self_ptr self, storage::store_error e) {
+  auto& st = self->state;
+  if (!st.disk_failure.empty()) return;
+  st.disk_failure = "the ledger's disk failed (" + std::string(storage::to_string(e)) +
+                    "); the switch takes no settlement and confirms none until it is restarted";
+  spdlog::critical(
+      "ledger: the disk failed ({}): settlements are refused from now on and no past payment "
+      "is confirmed; check the disk, then restart the switch",
+      storage::to_string(e));
+}
+
 // Answers the settlements whose commits are now on disk.
 void answer_unsynced(self_ptr self) {
   auto& st = self->state;
@@ -93,6 +111,7 @@ void make_unsynced_durable(self_ptr self) {
     // survive a power cut is unknown, so no one is told they settled.
     spdlog::error("ledger: flushing {} committed postings failed: {}", st.unsynced.size(),
                   storage::to_string(synced.error()));
+    fail_stop(self, synced.error());
     for (auto& [promise, outcome] : st.unsynced) {
       settlement_outcome out;
       out.error = wire_error::internal;
@@ -157,6 +176,18 @@ void flush(self_ptr self) {
   auto& st = self->state;
   st.flush_queued = false;
   if (st.pending.empty()) return;
+  if (!st.disk_failure.empty()) {
+    // Accepted before the disk failed: a commit now could succeed and be
+    // confirmed while earlier ones stay in doubt.
+    for (auto& [order, promise] : st.pending) {
+      settlement_outcome out;
+      out.error = wire_error::internal;
+      out.message = st.disk_failure + "; nothing was charged";
+      promise.deliver(std::move(out));
+    }
+    st.pending.clear();
+    return;
+  }
   const std::size_t n = std::min(st.pending.size(), st.config.batch_max);
   const auto now = st.config.time->now_unix_ms();
   st.batch.clear();
@@ -223,6 +254,9 @@ void flush(self_ptr self) {
   if (!posted) {
     spdlog::error("ledger: commit of {} postings failed: {}", n,
                   storage::to_string(posted.error()));
+    // The commit flushes its pages first: io_error may be the disk refusing
+    // that flush (a full map is no disk failure).
+    if (posted.error() == storage::store_error::io_error) fail_stop(self, posted.error());
   }
   st.pending.erase(st.pending.begin(), st.pending.begin() + static_cast<std::ptrdiff_t>(n));
   if (!st.pending.empty()) {
@@ -251,6 +285,13 @@ ledger_actor::behavior_type ledger(self_ptr self, ledger_config config) {
   return {
       [=](settle_atom, settlement_order& order) {
         auto promise = self->make_response_promise<settlement_outcome>();
+        if (!self->state.disk_failure.empty()) {
+          settlement_outcome out;
+          out.error = wire_error::internal;
+          out.message = self->state.disk_failure + "; nothing was charged";
+          promise.deliver(std::move(out));
+          return promise;
+        }
         self->state.pending.emplace_back(std::move(order), promise);
         // The flush goes to the back of the mailbox, behind every settle
         // request already waiting: they all share its commit.
@@ -271,12 +312,22 @@ ledger_actor::behavior_type ledger(self_ptr self, ledger_config config) {
         // A commit not yet flushed is visible to readers; flushing first means
         // a status query never reports a payment that a power cut could undo.
         make_unsynced_durable(self);
+        if (!self->state.disk_failure.empty()) {
+          ledger_record out;
+          out.unavailable = self->state.disk_failure;
+          return out;
+        }
         auto entry = self->state.config.store->find_entry(txn);
         if (!entry || entry->posting.kind != storage::entry_kind::payment) return ledger_record{};
         return record_of(*entry);
       },
       [=](history_atom, const std::string& account, std::uint64_t before, std::uint32_t limit) {
         make_unsynced_durable(self);
+        if (!self->state.disk_failure.empty()) {
+          history_page out;
+          out.ok = false;
+          return out;
+        }
         return history_of(*self->state.config.store, account, before, limit);
       },
       [=](stats_atom) { return self->state.stats; },

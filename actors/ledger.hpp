@@ -41,6 +41,9 @@ struct ledger_state {
   ledger_stats stats;
   // Cluster accounts known to exist (docs/cluster.md): created on first use.
   std::unordered_set<std::string> cluster_accounts;
+  // Set when the disk refused a flush; from then on the ledger vouches for
+  // nothing (see fail_stop in ledger.cpp) until the switch is restarted.
+  std::string disk_failure;
   static inline const char* name = "ledger";
 };
 

@@ -131,6 +131,8 @@ struct ledger_record {
   std::uint64_t sequence = 0;
   std::int64_t settled_unix_ms = 0;
   std::string memo;
+  // Non-empty: the ledger cannot tell (its disk failed); found is false.
+  std::string unavailable;
   friend bool operator==(const ledger_record&, const ledger_record&) = default;
 };
 
@@ -138,7 +140,7 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, ledger_record& x) {
   return f(caf::meta::type_name("ledger_record"), x.found, x.settlement_id, x.kind, x.original_id,
            x.debit_account, x.credit_account, x.amount_minor, x.currency, x.sequence,
-           x.settled_unix_ms, x.memo);
+           x.settled_unix_ms, x.memo, x.unavailable);
 }
 
 // One page of an account's payments and refunds, newest first; next_before

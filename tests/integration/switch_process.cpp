@@ -23,7 +23,8 @@ std::string switch_process::binary() {
   return path && *path ? path : PAYSYNC_DEFAULT_BINARY;
 }
 
-switch_process::switch_process(std::string data_dir, std::vector<std::string> extra_args) {
+switch_process::switch_process(std::string data_dir, std::vector<std::string> extra_args,
+                               std::vector<std::string> extra_env) {
   std::vector<std::string> args{binary(),          "serve", "--data-dir",    data_dir,
                                 "--billing-port",  "0",     "--paying-port", "0",
                                 "--operator-port", "0",     "--workers",     "2",
@@ -41,6 +42,7 @@ switch_process::switch_process(std::string data_dir, std::vector<std::string> ex
     // Nothing else of the test process (sockets, other nodes' pipes) leaks
     // into the switch.
     ::close_range(3, ~0U, 0);
+    for (auto& e : extra_env) ::putenv(e.data());
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);

@@ -20,8 +20,10 @@ namespace paysync::testing_support {
 class switch_process {
  public:
   // Starts `paysync serve --data-dir <data_dir> --billing-port 0 --paying-port 0
-  // <extra...>` and waits for its PAYSYNC_READY line.
-  switch_process(std::string data_dir, std::vector<std::string> extra_args = {});
+  // <extra...>` and waits for its PAYSYNC_READY line. `extra_env` holds
+  // NAME=value entries added to (or replacing) the inherited environment.
+  switch_process(std::string data_dir, std::vector<std::string> extra_args = {},
+                 std::vector<std::string> extra_env = {});
   ~switch_process();
   switch_process(const switch_process&) = delete;
   switch_process& operator=(const switch_process&) = delete;
