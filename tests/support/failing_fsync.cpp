@@ -18,12 +18,15 @@ bool disk_has_failed() {
 
 using sync_function = int (*)(int);
 
-int refuse_or_call(const char* name, sync_function& real, int fd) {
+sync_function next_definition(const char* name) {
+  return reinterpret_cast<sync_function>(::dlsym(RTLD_NEXT, name));
+}
+
+int refuse_or_call(sync_function real, int fd) {
   if (disk_has_failed()) {
     errno = EIO;
     return -1;
   }
-  if (real == nullptr) real = reinterpret_cast<sync_function>(::dlsym(RTLD_NEXT, name));
   return real(fd);
 }
 
@@ -31,14 +34,16 @@ int refuse_or_call(const char* name, sync_function& real, int fd) {
 
 extern "C" {
 
+// Function-local statics: looked up once, thread-safely (the switch flushes
+// from its ledger thread, LMDB from whichever thread commits).
 int fdatasync(int fd) {
-  static sync_function real = nullptr;
-  return refuse_or_call("fdatasync", real, fd);
+  static const sync_function real = next_definition("fdatasync");
+  return refuse_or_call(real, fd);
 }
 
 int fsync(int fd) {
-  static sync_function real = nullptr;
-  return refuse_or_call("fsync", real, fd);
+  static const sync_function real = next_definition("fsync");
+  return refuse_or_call(real, fd);
 }
 
 }  // extern "C"
