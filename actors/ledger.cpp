@@ -95,6 +95,14 @@ void fail_stop(self_ptr self, storage::store_error e) {
       storage::to_string(e));
 }
 
+// What a settlement hears while the ledger is stopped by a disk failure.
+settlement_outcome refused_for_disk_failure(const ledger_state& st) {
+  settlement_outcome out;
+  out.error = wire_error::internal;
+  out.message = st.disk_failure + "; nothing was charged";
+  return out;
+}
+
 // Answers the settlements whose commits are now on disk.
 void answer_unsynced(self_ptr self) {
   auto& st = self->state;
@@ -179,12 +187,7 @@ void flush(self_ptr self) {
   if (!st.disk_failure.empty()) {
     // Accepted before the disk failed: a commit now could succeed and be
     // confirmed while earlier ones stay in doubt.
-    for (auto& [order, promise] : st.pending) {
-      settlement_outcome out;
-      out.error = wire_error::internal;
-      out.message = st.disk_failure + "; nothing was charged";
-      promise.deliver(std::move(out));
-    }
+    for (auto& [order, promise] : st.pending) promise.deliver(refused_for_disk_failure(st));
     st.pending.clear();
     return;
   }
@@ -286,10 +289,7 @@ ledger_actor::behavior_type ledger(self_ptr self, ledger_config config) {
       [=](settle_atom, settlement_order& order) {
         auto promise = self->make_response_promise<settlement_outcome>();
         if (!self->state.disk_failure.empty()) {
-          settlement_outcome out;
-          out.error = wire_error::internal;
-          out.message = self->state.disk_failure + "; nothing was charged";
-          promise.deliver(std::move(out));
+          promise.deliver(refused_for_disk_failure(self->state));
           return promise;
         }
         self->state.pending.emplace_back(std::move(order), promise);

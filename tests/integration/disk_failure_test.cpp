@@ -31,6 +31,17 @@ class DiskFailure : public switch_test {
   }
   std::string trigger() const { return dir_.sub("disk-failed"); }
   void fail_the_disk() { std::ofstream(trigger()) << "EIO from now on\n"; }
+
+  // A payment up to its final confirmation, which must be answered `failed`
+  // `internal` (a settlement that fails, docs/protocol.md); returns that answer.
+  json::object confirmation_refused(protocols::terminal_session& b, protocols::terminal_session& h,
+                                    const std::string& txn, std::int64_t amount) {
+    call(b, {{"type", "amount"}, {"txn", txn}, {"amount", amount}}, "ack");
+    event(h, "amount");
+    auto answer = call(h, {{"type", "confirm_amount"}, {"txn", txn}, {"amount", amount}}, "failed");
+    EXPECT_EQ(str(answer, "code"), "internal") << json::serialize(answer);
+    return answer;
+  }
 };
 
 TEST_F(DiskFailure, AfterARefusedFlushNothingSettlesAndNoPaymentIsConfirmedUntilRestart) {
@@ -45,12 +56,7 @@ TEST_F(DiskFailure, AfterARefusedFlushNothingSettlesAndNoPaymentIsConfirmedUntil
 
     fail_the_disk();
     refused_txn = synchronize(b, h);
-    call(b, {{"type", "amount"}, {"txn", refused_txn}, {"amount", 4000}}, "ack");
-    event(h, "amount");
-    // A settlement that fails is answered with `failed` (docs/protocol.md).
-    auto answer =
-        call(h, {{"type", "confirm_amount"}, {"txn", refused_txn}, {"amount", 4000}}, "failed");
-    EXPECT_EQ(str(answer, "code"), "internal") << json::serialize(answer);
+    auto answer = confirmation_refused(b, h, refused_txn, 4000);
     EXPECT_NE(str(answer, "message").find("nothing was charged"), std::string::npos)
         << json::serialize(answer);
     auto failed = event(b, "failed");
@@ -65,12 +71,7 @@ TEST_F(DiskFailure, AfterARefusedFlushNothingSettlesAndNoPaymentIsConfirmedUntil
     refused(h, {{"type", "history"}}, "internal");
 
     // And no new payment is taken.
-    auto next = synchronize(b, h);
-    call(b, {{"type", "amount"}, {"txn", next}, {"amount", 100}}, "ack");
-    event(h, "amount");
-    auto refused_next =
-        call(h, {{"type", "confirm_amount"}, {"txn", next}, {"amount", 100}}, "failed");
-    EXPECT_EQ(str(refused_next, "code"), "internal") << json::serialize(refused_next);
+    auto refused_next = confirmation_refused(b, h, synchronize(b, h), 100);
     EXPECT_NE(str(refused_next, "message").find("until it is restarted"), std::string::npos)
         << json::serialize(refused_next);
     expect_alive(b);
