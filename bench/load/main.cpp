@@ -3,8 +3,8 @@
 // Starts the switch (or attaches to one), measures the echo ceiling of a bare
 // Beast server with the same clients, then drives billing terminals and
 // handsets through flow A (optionally mixed with flow B) in closed and open
-// loop, or holds many idle terminals; writes <out>/load.json, load.md and, for
-// a sweep, load.svg.
+// loop, or holds many idle terminals; writes <out>/load.json, load.md and,
+// when it ran open loops, load.svg.
 
 #include <signal.h>
 #include <stdlib.h>
@@ -956,6 +956,6 @@ int main(int argc, char** argv) {
   const std::string md = write_reports(run, o.out);
   std::printf("\n%s", md.c_str());
   std::printf("bench_load: wrote %s/load.json and %s/load.md%s\n", o.out.c_str(), o.out.c_str(),
-              run.sweep.empty() ? "" : (" and " + o.out + "/load.svg").c_str());
+              writes_plot(run) ? (" and " + o.out + "/load.svg").c_str() : "");
   return exit_code;
 }

@@ -491,11 +491,24 @@ std::string svg_panel(double left, double top, double width, double height,
   return o.str();
 }
 
-std::string sweep_svg(const run_record& run) {
+// The open-loop phases a plot is drawn from: the sweep's rates, or else the
+// open loop of every round of a full run (each at its round's fraction of the
+// closed-loop rate).
+std::vector<const phase_record*> plotted_phases(const run_record& run) {
   std::vector<const phase_record*> points;
   for (const auto& p : run.sweep) points.push_back(&p);
+  if (points.empty()) {
+    for (const auto& r : run.rounds) {
+      if (r.open) points.push_back(&*r.open);
+    }
+  }
   std::sort(points.begin(), points.end(),
             [](auto* a, auto* b) { return a->offered_per_s < b->offered_per_s; });
+  return points;
+}
+
+std::string load_svg(const run_record& run) {
+  const auto points = plotted_phases(run);
   series achieved{"settled/s", "#1f77b4", false, {}};
   series ideal{"settled = offered", "#999", true, {}};
   for (const auto* p : points) {
@@ -543,13 +556,15 @@ std::string sweep_svg(const run_record& run) {
                  "offered load (payments/s, open loop)", "latency (ms, log scale)", latency, true,
                  false);
   o << "<text x=\"550\" y=\"460\" text-anchor=\"middle\" font-size=\"11\" fill=\"#555\">"
-    << svg_escape("paysync bench_load sweep, " + run.started_at +
+    << svg_escape("paysync bench_load " + run.mode + ", " + run.started_at +
                   "; latency from each payment's intended start (no coordinated omission)")
     << "</text>\n</svg>\n";
   return o.str();
 }
 
 }  // namespace
+
+bool writes_plot(const run_record& run) { return !plotted_phases(run).empty(); }
 
 std::string write_reports(const run_record& run, const std::string& out_dir) {
   // ---- JSON ----
@@ -801,9 +816,16 @@ std::string write_reports(const run_record& run, const std::string& out_dir) {
             ms(p.stats.spans[span_total_settled].percentile(0.99)) + " | " +
             errors_text(p.stats.errors) + " |\n";
     }
-    md += "\nPlot: `load.svg`.\n\n";
+  }
+  if (writes_plot(run)) {
+    if (md.size() < 2 || md.compare(md.size() - 2, 2, "\n\n") != 0) md += "\n";
+    md +=
+        "Plot: `load.svg` (settled/s and confirm_amount→receipt percentiles against the "
+        "open loop's offered load";
+    md += run.sweep.empty() ? ", one point per round; `--mode sweep` draws the whole curve).\n\n"
+                            : ").\n\n";
     std::ofstream svg(out_dir + "/load.svg");
-    svg << sweep_svg(run);
+    svg << load_svg(run);
   }
   if (run.idle) {
     const auto& i = *run.idle;

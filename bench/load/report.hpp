@@ -1,8 +1,8 @@
 #pragma once
 
 // What a bench_load run measured, and its three renderings: load.json (every
-// figure), load.md (the summary tables) and, in sweep mode, load.svg
-// (throughput and latency percentiles against offered load).
+// figure), load.md (the summary tables) and, for a sweep or a full run,
+// load.svg (throughput and latency percentiles against offered load).
 
 #include <boost/json/object.hpp>
 #include <cstdint>
@@ -94,7 +94,10 @@ struct run_record {
 };
 
 boost::json::object phase_json(const phase_record& p);
-// Writes load.json and load.md (and load.svg for a sweep) into `out_dir`;
+// Whether write_reports draws load.svg: it does for any open loop (a sweep, or
+// the open loop of each round).
+bool writes_plot(const run_record& run);
+// Writes load.json and load.md (and load.svg when writes_plot) into `out_dir`;
 // returns the markdown summary, which main also prints.
 std::string write_reports(const run_record& run, const std::string& out_dir);
 
