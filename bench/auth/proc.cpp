@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -18,7 +17,7 @@
 #include <sstream>
 #include <thread>
 
-extern char** environ;
+#include "bench/common/tied_child.hpp"
 
 namespace paysync::bench::auth {
 namespace {
@@ -35,13 +34,6 @@ std::uint64_t status_field(const std::string& status, std::string_view key) {
   std::uint64_t v = 0;
   in >> v;
   return v;
-}
-
-std::vector<char*> c_argv(const std::vector<std::string>& argv) {
-  std::vector<char*> out;
-  for (const auto& a : argv) out.push_back(const_cast<char*>(a.c_str()));
-  out.push_back(nullptr);
-  return out;
 }
 
 }  // namespace
@@ -118,20 +110,20 @@ std::unique_ptr<child_process> child_process::spawn(const std::vector<std::strin
     error = "pipe failed";
     return nullptr;
   }
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
-  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, stderr_path.c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  auto args = c_argv(argv);
+  const int null_in = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  const int err = ::open(stderr_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   pid_t pid = -1;
-  const int rc = ::posix_spawn(&pid, args[0], &actions, nullptr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  ::close(out[1]);
-  if (rc != 0) {
+  if (null_in < 0 || err < 0) {
+    error = "cannot open " + (err < 0 ? stderr_path : std::string("/dev/null")) + ": " +
+            std::strerror(errno);
+  } else {
+    pid = spawn_tied_to_parent(argv, null_in, out[1], err, error);
+  }
+  for (int fd : {null_in, err, out[1]}) {
+    if (fd >= 0) ::close(fd);
+  }
+  if (pid < 0) {
     ::close(out[0]);
-    error = "cannot start " + argv[0] + ": " + std::strerror(rc);
     return nullptr;
   }
   std::unique_ptr<child_process> child(new child_process());
@@ -191,19 +183,17 @@ int child_process::stop(std::chrono::milliseconds grace) {
 int run_to_completion(const std::vector<std::string>& argv, std::string& output) {
   int out[2];
   if (::pipe2(out, O_CLOEXEC) != 0) return -1;
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
-  posix_spawn_file_actions_adddup2(&actions, out[1], STDERR_FILENO);
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  auto args = c_argv(argv);
+  const int null_in = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   pid_t pid = -1;
-  const int rc = ::posix_spawn(&pid, args[0], &actions, nullptr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
+  if (null_in < 0) {
+    output = std::string("cannot open /dev/null: ") + std::strerror(errno);
+  } else {
+    pid = spawn_tied_to_parent(argv, null_in, out[1], out[1], output);
+    ::close(null_in);
+  }
   ::close(out[1]);
-  if (rc != 0) {
+  if (pid < 0) {
     ::close(out[0]);
-    output = "cannot start " + argv[0] + ": " + std::strerror(rc);
     return -1;
   }
   char buf[4096];

@@ -50,6 +50,8 @@ std::vector<thread_delta> thread_deltas(const process_reading& before,
                                         const process_reading& after);
 
 // A child with its stdout on a pipe (read line by line) and stderr to a file.
+// It gets SIGTERM if the benchmark dies (spawn_tied_to_parent), so spawn from
+// the main thread.
 class child_process {
  public:
   static std::unique_ptr<child_process> spawn(const std::vector<std::string>& argv,

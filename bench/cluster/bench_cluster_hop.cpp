@@ -11,6 +11,8 @@
 //
 //   bench_cluster_hop [--rounds 5] [--n 20000] [--window 64]
 
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -110,9 +112,13 @@ int main(int argc, char** argv) {
   }
   int ready[2];
   if (::pipe(ready) != 0) return 1;
+  const pid_t parent = ::getpid();
   const pid_t child = ::fork();
   if (child == 0) {
-    // The other node: publishes a pong actor and serves until killed.
+    // The other node: publishes a pong actor and serves until killed, by the
+    // parent or, if the parent dies first, by the kernel.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(1);
     ::close(ready[0]);
     caf::actor_system_config cfg;
     cfg.set("scheduler.max-threads", std::size_t{1});

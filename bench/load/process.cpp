@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -14,7 +13,7 @@
 #include <sstream>
 #include <thread>
 
-extern char** environ;
+#include "bench/common/tied_child.hpp"
 
 namespace paysync::bench {
 
@@ -124,26 +123,19 @@ std::unique_ptr<child_process> child_process::spawn(const std::vector<std::strin
     error = std::string("pipe: ") + std::strerror(errno);
     return nullptr;
   }
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
-  if (pipe_stdin) {
-    posix_spawn_file_actions_adddup2(&actions, in[0], STDIN_FILENO);
-  } else {
-    posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  }
-  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, stderr_path.c_str(),
-                                   O_WRONLY | O_CREAT | O_APPEND, 0644);
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
+  const int null_in = pipe_stdin ? -1 : ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  const int err = ::open(stderr_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   pid_t pid = -1;
-  const int rc = ::posix_spawn(&pid, args[0], &actions, nullptr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  ::close(out[1]);
-  if (pipe_stdin) ::close(in[0]);
-  if (rc != 0) {
-    error = "cannot start " + argv[0] + ": " + std::strerror(rc);
+  if (err < 0 || (!pipe_stdin && null_in < 0)) {
+    error = "cannot open " + (err < 0 ? stderr_path : std::string("/dev/null")) + ": " +
+            std::strerror(errno);
+  } else {
+    pid = spawn_tied_to_parent(argv, pipe_stdin ? in[0] : null_in, out[1], err, error);
+  }
+  for (int fd : {null_in, err, out[1], in[0]}) {
+    if (fd >= 0) ::close(fd);
+  }
+  if (pid < 0) {
     ::close(out[0]);
     if (pipe_stdin) ::close(in[1]);
     return nullptr;

@@ -53,7 +53,8 @@ std::optional<host_cpu_shares> host_cpu_between(const host_cpu_sample& before,
 std::uint64_t open_file_limit(pid_t pid);
 
 // A child with its stdout on a pipe (read line by line), stderr to a file,
-// and optionally its stdin on a pipe.
+// and optionally its stdin on a pipe. It gets SIGTERM if the benchmark dies
+// (spawn_tied_to_parent), so spawn from the main thread.
 class child_process {
  public:
   static std::unique_ptr<child_process> spawn(const std::vector<std::string>& argv,

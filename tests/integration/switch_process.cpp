@@ -4,6 +4,8 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -34,9 +36,15 @@ switch_process::switch_process(std::string data_dir, std::vector<std::string> ex
   // Close-on-exec: a sibling started later (tests run several nodes) must
   // not inherit this pipe, or this child's EOF would never be seen.
   if (::pipe2(pipe_fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
+  const pid_t test_pid = ::getpid();
   pid_ = ::fork();
   if (pid_ < 0) throw std::runtime_error("fork failed");
   if (pid_ == 0) {
+    // A test killed by ctest's timeout (or by hand) takes its switch with it,
+    // instead of leaving it serving on its ports. The kernel ties this to the
+    // forking thread: tests start their switches on the main thread.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != test_pid) ::_exit(127);
     ::dup2(pipe_fds[1], STDOUT_FILENO);
     ::dup2(pipe_fds[1], STDERR_FILENO);
     // Nothing else of the test process (sockets, other nodes' pipes) leaks
