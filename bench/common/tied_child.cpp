@@ -33,7 +33,10 @@ pid_t spawn_tied_to_parent(const std::vector<std::string>& argv, int stdin_fd, i
   const pid_t pid = ::fork();
   if (pid == 0) {
     int failure = 0;
-    if (::prctl(PR_SET_PDEATHSIG, SIGTERM) != 0) {
+    sigset_t none;  // the benchmark may block signals it waits for; the child must not
+    sigemptyset(&none);
+    if (::sigprocmask(SIG_SETMASK, &none, nullptr) != 0 ||
+        ::prctl(PR_SET_PDEATHSIG, SIGTERM) != 0) {
       failure = errno;
     } else if (::getppid() != parent) {
       ::_exit(127);  // the benchmark died before prctl took effect

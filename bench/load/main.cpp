@@ -24,6 +24,7 @@
 #include <sstream>
 #include <thread>
 
+#include "bench/load/interrupt.hpp"
 #include "bench/load/load_driver.hpp"
 #include "bench/load/process.hpp"
 #include "bench/load/report.hpp"
@@ -317,6 +318,7 @@ std::optional<switch_handle> start_switch(const options& o, std::uint64_t mercha
   h.process = child_process::spawn(argv, log_path, false, error);
   if (!h.process) return std::nullopt;
   h.pid = h.process->pid();
+  on_interrupt_clean_up(h.pid, o.keep_data ? "" : h.data_dir);
   auto line = h.process->wait_for_line("PAYSYNC_READY", milliseconds(600000));
   if (!line) {
     error = "the switch did not print PAYSYNC_READY (see " + log_path + ")";
@@ -663,6 +665,7 @@ int main(int argc, char** argv) {
   if (!parsed) return 2;
   options o = *parsed;
   if (o.idle_worker) return idle_worker_main(o);
+  watch_interrupts();
 
   std::error_code ec;
   fs::create_directories(o.out, ec);
@@ -952,6 +955,7 @@ int main(int argc, char** argv) {
   shares.clear();
   driver.reset();
   if (!sw->data_dir.empty() && !o.keep_data) fs::remove_all(sw->data_dir, ec);
+  on_interrupt_clean_up(0, "");  // the switch and its data are gone already
 
   const std::string md = write_reports(run, o.out);
   std::printf("\n%s", md.c_str());
