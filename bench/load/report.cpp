@@ -816,9 +816,9 @@ std::string write_reports(const run_record& run, const std::string& out_dir) {
             ms(p.stats.spans[span_total_settled].percentile(0.99)) + " | " +
             errors_text(p.stats.errors) + " |\n";
     }
+    md += "\n";
   }
   if (writes_plot(run)) {
-    if (md.size() < 2 || md.compare(md.size() - 2, 2, "\n\n") != 0) md += "\n";
     md +=
         "Plot: `load.svg` (settled/s and confirm_amount→receipt percentiles against the "
         "open loop's offered load";

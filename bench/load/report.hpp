@@ -1,7 +1,7 @@
 #pragma once
 
 // What a bench_load run measured, and its three renderings: load.json (every
-// figure), load.md (the summary tables) and, for a sweep or a full run,
+// figure), load.md (the summary tables) and, when the run had open loops,
 // load.svg (throughput and latency percentiles against offered load).
 
 #include <boost/json/object.hpp>
